@@ -1,0 +1,1 @@
+"""The mickill command line: one module per command group."""
