@@ -35,3 +35,17 @@ class Refused(MickillError):
 
 class DaemonUnavailable(MickillError):
     """No daemon answers on the control socket."""
+
+
+class RequestError(MickillError):
+    """The daemon rejected a request as malformed or invalid (not a policy refusal).
+
+    `code` is the control protocol's error code; `entry` and `field` name what was wrong in a
+    schedule or setting, when that is known.
+    """
+
+    def __init__(self, code: str, message: str, entry: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.entry = entry
+        self.field = field
