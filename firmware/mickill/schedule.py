@@ -128,14 +128,15 @@ def _name_problem(name) -> str | None:
 
 def _common(label: str, table, keys: tuple[str, ...], required: tuple[str, ...]) -> tuple[str, str, bool, bool]:
     """Checks shared by windows and exceptions; returns (name, state, locked, enabled)."""
+    kind = label.split()[0]
     if not isinstance(table, dict):
-        _fail(label, "entry", f"{_show(table)} is not a table; write it under its own [[...]] header")
+        _fail(label, "entry", f"{_show(table)} is not a table; write it under its own [[{kind}]] header")
     for key in table:
         if key not in keys:
             _fail(label, str(key), f"unknown key; the keys are {', '.join(keys)}")
     for key in required:
         if key not in table:
-            _fail(label, key, "missing; every entry needs " + ", ".join(required))
+            _fail(label, key, f"missing; every {kind} needs " + ", ".join(required))
     problem = _name_problem(table["name"])
     if problem:
         _fail(label, "name", problem)
