@@ -149,6 +149,24 @@ def test_mute_replaces_a_button_unmute_from_any_source():
     assert decide(sit(LOCKED, o)).state == "muted"
 
 
+def test_lower_rank_mute_cannot_shorten_or_take_over_a_stronger_mute():
+    web = ov("mute", "web", until=NOW + timedelta(hours=1))
+    short = mute(sit(LIVE, web), "audio", 60)
+    assert (short.source, short.since, short.until) == ("web", web.since, web.until)
+    longer = mute(sit(LIVE, web), "audio", 7200)
+    assert (longer.source, longer.until) == ("web", NOW + timedelta(hours=2))
+    assert mute(sit(LIVE, web), "mqtt", None).until == NEXT  # the schedule's change is later
+    assert mute(sit(LIVE, ov("mute", "button")), "web", None).source == "button"
+    # ... so the automation cannot then lift it
+    assert refusal(sit(LIVE, short), "audio")[0] == "outranked"
+
+
+def test_equal_or_higher_rank_mute_replaces_outright():
+    web = ov("mute", "web", until=None)
+    o = mute(sit(LIVE, web), "cli", 60)
+    assert (o.source, o.since, o.until) == ("cli", NOW, NOW + timedelta(seconds=60))
+
+
 @pytest.mark.parametrize("state", [dict(switch="cut"), dict(fault="x"), dict(trusted=False), dict(schedule=LOCKED)])
 def test_mute_is_never_refused(state):
     assert mute(sit(**state), "audio", None).kind == "mute"

@@ -207,6 +207,8 @@ def mute(s: Situation, source: str, duration_s: float | None) -> Override:
 
     Without a duration it lasts until the schedule's next change (indefinitely when there is
     none, or while the clock is untrusted, since the schedule's instants then mean nothing).
+    Over a mute from a higher rank, the result keeps that source and the later end, so a lower
+    rank can neither mute-then-unmute around it nor shorten it.
     """
     _check_source(source)
     if duration_s is None:
@@ -219,6 +221,10 @@ def mute(s: Situation, source: str, duration_s: float | None) -> Override:
                 "give one such as 900, or none to mute until the schedule's next change",
             )
         until = s.now + _seconds(duration_s)
+    held = current_override(s)
+    if held is not None and held.kind == "mute" and RANKS[held.source] > RANKS[source]:
+        later = None if None in (held.until, until) else max(held.until, until)
+        return Override("mute", held.source, held.since, later)
     return Override("mute", source, s.now, until)
 
 
