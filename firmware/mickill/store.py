@@ -188,7 +188,7 @@ class Store:
         for number in range(version, len(MIGRATIONS)):
             # executescript commits any open transaction, so the script carries its own.
             script = (
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\n"
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]};\n"
                 f"PRAGMA application_id = {APPLICATION_ID};\n"
                 f"PRAGMA user_version = {number + 1};\nCOMMIT;"
             )
