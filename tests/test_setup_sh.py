@@ -399,3 +399,49 @@ def test_functions_load_without_running_main(system):
     result = ok(subprocess.run(["bash", "-c", script], env=system.env, capture_output=True, text=True))
     assert result.stdout.split() == ["chromium", "shellcheck"]
     assert [c.split()[0] for c in system.commands()] == ["dpkg-query"] * 3
+
+
+def fake_checkout(base: Path, setup_status: int, pytest_status: int, bench_status: int | None) -> Path:
+    """A checkout holding the real .ci/run, with setup.sh, pytest and the benchmark replaced by
+    scripts that log their call and exit with the given status."""
+    repo = base / "clone"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy2(CI_RUN, repo / ".ci" / "run")
+    scripts = {"setup.sh": f"exit {setup_status}", ".venv/bin/pytest": f"exit {pytest_status}",
+               ".venv/bin/python": 'exec sh "$@"'}
+    if bench_status is not None:
+        scripts["tests/bench/run.py"] = f"exit {bench_status}"
+    for name, body in scripts.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'#!/bin/sh\necho "{name} $*" >> "$CI_LOG"\n{body}\n')
+        path.chmod(0o755)
+    return repo
+
+
+@pytest.mark.parametrize(
+    "setup_status, pytest_status, bench_status, expected, ran",
+    [
+        (0, 0, 0, 0, ["setup.sh --dev", ".venv/bin/pytest", ".venv/bin/python tests/bench/run.py"]),
+        (0, 1, 3, 1, ["setup.sh --dev", ".venv/bin/pytest", ".venv/bin/python tests/bench/run.py"]),
+        (0, 0, 3, 0, ["setup.sh --dev", ".venv/bin/pytest", ".venv/bin/python tests/bench/run.py"]),
+        (0, 5, None, 5, ["setup.sh --dev", ".venv/bin/pytest"]),
+        (2, 0, 0, 2, ["setup.sh --dev", ".venv/bin/python tests/bench/run.py"]),
+    ],
+)
+def test_ci_run_status_is_the_test_command_status(system, tmp_path, setup_status, pytest_status,
+                                                  bench_status, expected, ran):
+    repo = fake_checkout(tmp_path, setup_status, pytest_status, bench_status)
+    log = tmp_path / "ci.log"
+    log.write_text("")
+    result = subprocess.run(["bash", str(repo / ".ci" / "run")], cwd=tmp_path, env={**system.env, "CI_LOG": str(log)},
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert result.returncode == expected, result.stderr
+    # The benchmark logs twice: as the interpreter's argument and as itself.
+    calls = [line.strip() for line in log.read_text().splitlines() if not line.startswith("tests/bench")]
+    assert calls == ran
+    apt = system.commands("apt-get")
+    assert apt[0] == "apt-get update"
+    assert apt[1].startswith("apt-get install -y")
+    for package in ("portaudio19-dev", "chromium", "espeak-ng", "sox", "shellcheck", "python3-venv"):
+        assert package in apt[1].split()
