@@ -111,8 +111,9 @@ def test_times_come_back_aware_and_equal_whatever_zone_went_in(store):
 
 def test_override_is_replaced_and_cleared(store):
     store.save_override({"kind": "mute", "source": "web"})
-    store.save_override({"kind": "unmute", "source": "button", "until": "2026-11-26T07:00:00+00:00"})
-    assert store.override() == {"kind": "unmute", "source": "button", "until": "2026-11-26T07:00:00+00:00"}
+    unmute = {"kind": "unmute", "source": "button", "until": "2026-11-26T07:00:00+00:00"}
+    store.save_override(unmute)
+    assert store.override() == unmute
     store.save_override(None)
     assert store.override() is None
 
@@ -270,7 +271,8 @@ def test_newer_schema_is_refused_with_what_to_do(path):
     with pytest.raises(StoreError) as caught:
         Store(path)
     message = str(caught.value)
-    assert str(path) in message and f"schema version {newer}" in message and "newer mickill" in message
+    assert str(path) in message and f"schema version {newer}" in message
+    assert "newer mickill" in message
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
@@ -281,7 +283,8 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 def test_adding_a_migration_is_one_append(path, monkeypatch):
     with Store(path) as store:
         store.record_change(T0, "live", "web", "kept")
-    migrations = [*store_module.MIGRATIONS, "CREATE TABLE tokens (id INTEGER PRIMARY KEY, hash TEXT);"]
+    tokens = "CREATE TABLE tokens (id INTEGER PRIMARY KEY, hash TEXT)"
+    migrations = [*store_module.MIGRATIONS, tokens]
     monkeypatch.setattr(store_module, "MIGRATIONS", migrations)
     with Store(path) as store:
         assert store.schema_version == len(migrations)
@@ -300,3 +303,11 @@ def test_failing_migration_leaves_the_file_at_its_old_version(path, monkeypatch)
         assert store.schema_version == 1
         tables = store._db.execute("SELECT name FROM sqlite_schema WHERE name = 'users'").fetchall()
         assert tables == []
+
+
+def test_connection_is_shared_and_joins_transactions(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.connection.execute("CREATE TABLE notes (text TEXT)")
+            raise RuntimeError
+    assert store.connection.execute("SELECT name FROM sqlite_schema WHERE name = 'notes'").fetchall() == []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .schedule import resolve
 from .store import STATES, LedgerRow, check_range
 
 # Said for a period that was already live at the start of the range when no source is given.
@@ -92,21 +93,6 @@ def live_per_day(
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant at which the zone's wall clock reads `day` 00:00 or later, in UTC: the
-    end of the gap where a DST change skips midnight, the first midnight where it repeats."""
-    naive = datetime.combine(day, time(0))
-    guess = naive.replace(tzinfo=zone).astimezone(timezone.utc)  # fold=0: first occurrence
-    if guess.astimezone(zone).replace(tzinfo=None) == naive:
-        return guess
-    # Midnight falls in a gap; the gap ends at the offset change, somewhere in (low, guess].
-    low = naive.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
-    while guess - low > timedelta(seconds=1):
-        middle = low + (guess - low) / 2
-        if middle.astimezone(zone).replace(tzinfo=None) >= naive:
-            guess = middle
-        else:
-            low = middle
-    # Offsets change on whole seconds; step back to the exact one.
-    exact = guess.replace(microsecond=0)
-    return exact if exact.astimezone(zone).replace(tzinfo=None) >= naive else guess
-
+    """When `day` begins in `zone`, in UTC: its local midnight by the schedule's rule 3, so a
+    midnight skipped by a DST change begins the day at the end of the gap."""
+    return resolve(zone, day, time(0)).astimezone(timezone.utc)

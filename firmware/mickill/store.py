@@ -214,6 +214,12 @@ class Store:
     def schema_version(self) -> int:
         return self._version()[0]
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For modules that keep their own tables in this file (added as a migration); the
+        daemon's thread only, and writes that belong together go inside transaction()."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()
 
