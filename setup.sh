@@ -326,7 +326,8 @@ do_install() {
     install_venv
     install_units
     STEP="done"
-    say "installed. Status: systemctl status mickill mickill-web; the panel: mickill-web's address from /etc/mickill/mickill.toml"
+    say "installed. Check it with: systemctl status mickill mickill-web"
+    say "the panel listens on the web address set in /etc/mickill/mickill.toml"
     say "the first visit asks for a setup code: sudo -u mickill /opt/mickill/venv/bin/mickill setup-code --data /var/lib/mickill"
 }
 

@@ -445,3 +445,34 @@ def test_ci_run_status_is_the_test_command_status(system, tmp_path, setup_status
     assert apt[1].startswith("apt-get install -y")
     for package in ("portaudio19-dev", "chromium", "espeak-ng", "sox", "shellcheck", "python3-venv"):
         assert package in apt[1].split()
+
+
+def pypi_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_default_mode_builds_a_working_venv_once(tmp_path):
+    """The README's first command, for real: a venv with mickill from PyPI's dependencies."""
+    if not pypi_reachable():
+        pytest.skip("pypi.org is not reachable; the default mode installs mickill's dependencies from it")
+    checkout = tmp_path / "mickill"
+    shutil.copytree(REPO, checkout, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "tests", "__pycache__", "*.egg-info", "build", ".pytest_cache", ".hypothesis"))
+    env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["MICKILL_ASSUME_PI"] = "0"
+
+    def setup():
+        return ok(subprocess.run(["./setup.sh"], cwd=checkout, env=env, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=180))
+
+    assert ".venv/bin/mickill run" in setup().stdout
+    made = (checkout / ".venv/pyvenv.cfg").stat().st_mtime_ns
+    ok(subprocess.run([str(checkout / ".venv/bin/mickill"), "--help"], capture_output=True, timeout=60))
+    setup()
+    assert (checkout / ".venv/pyvenv.cfg").stat().st_mtime_ns == made, "the venv was rebuilt"
