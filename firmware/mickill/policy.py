@@ -33,6 +33,10 @@ def _require_aware(name: str, value: datetime | None) -> None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
 
 
+class StoredOverrideError(MickillError, ValueError):
+    """A stored override record cannot be read; also a ValueError, so a loader may drop it."""
+
+
 @dataclass(frozen=True)
 class ScheduleVerdict:
     """What the schedule says at one instant; the daemon builds it from the schedule's evaluation.
@@ -92,7 +96,7 @@ class Override:
 
     @classmethod
     def from_json(cls, text: str) -> Override:
-        """The override stored by `to_json`; a damaged record raises MickillError."""
+        """The override stored by `to_json`; a damaged record raises StoredOverrideError."""
         try:
             data = json.loads(text)
             until = data["until"]
@@ -103,7 +107,7 @@ class Override:
                 until=None if until is None else datetime.fromisoformat(until),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise MickillError(
+            raise StoredOverrideError(
                 f"the stored override {text!r} cannot be read ({exc}); "
                 "mute or unmute again to replace it"
             ) from exc
