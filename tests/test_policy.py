@@ -189,7 +189,7 @@ def test_refused_by_switch():
 
 def test_refused_by_fault_names_the_fault():
     code, msg = refusal(sit(MUTED, fault="sense disagrees with relay"), "button")
-    assert code == "fault" and "sense disagrees with relay" in msg and "check the relay" in msg
+    assert code == "fault" and "sense disagrees with relay" in msg and "check the relay" in msg and "press the button" in msg
 
 
 def test_refused_by_untrusted_clock_except_for_the_button():

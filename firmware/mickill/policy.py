@@ -260,7 +260,7 @@ def unmute(s: Situation, source: str, duration_s: float | None, default_s: float
         raise Refused(
             "fault",
             f"cannot unmute while a hardware fault is latched ({s.fault}); "
-            "check the relay and its wiring",
+            "check the relay and its wiring, then press the button to clear the fault",
         )
     button = source == "button"
     if not s.clock_trusted and not button:
