@@ -18,7 +18,7 @@ MODE=venv
 DRY_RUN=0
 PURGE=0
 FORCE_NOT_PI=0
-STEP="starting"
+STEP="checking prerequisites"
 MANIFEST_LINES_AT_START=0
 ROLLING_BACK=0
 
