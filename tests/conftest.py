@@ -27,3 +27,20 @@ def config_file(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def start_daemon(tmp_path):
+    """start(name="daemon", **options) -> a running DaemonProcess; all are stopped afterwards."""
+    from daemon_harness import DaemonProcess
+
+    started = []
+
+    def start(name: str = "daemon", **options):
+        daemon = DaemonProcess(tmp_path / name, **options).start()
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()

@@ -65,7 +65,7 @@ HARDENING = {
 
 def test_daemon_runs_as_its_own_user_with_gpio(daemon):
     service = "Service"
-    assert one(daemon, service, "ExecStart") == f"/opt/mickill/venv/bin/mickill run {EXEC_TAIL}"
+    assert one(daemon, service, "ExecStart") == f"/opt/mickill/venv/bin/mickill run --no-web {EXEC_TAIL}"
     assert one(daemon, service, "User") == "mickill"
     assert one(daemon, service, "Group") == "mickill"
     assert "gpio" in words(daemon, service, "SupplementaryGroups")
