@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "run",
     "client",
     "plan",
+    "audio",
+    "web",
 ]
 
 
