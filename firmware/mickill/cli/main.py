@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "plan",
     "audio",
     "web",
+    "doctor",
 ]
 
 
