@@ -1,0 +1,103 @@
+"""The knock/clap detector on synthesized audio: hits, timing, latency, rejections, cost."""
+
+import time
+
+import numpy as np
+import pytest
+
+from audio_fixtures import (RATE, clatter, double_knock, knock, music, noise, place, rms,
+                            speech_track, stream)
+from mickill.audio.detector import Detector, Pattern
+
+
+def openings(found):
+    return [(d, at) for d, at in found if d.kind != "cancel"]
+
+
+@pytest.mark.parametrize("kind", ["knock", "clap"])
+@pytest.mark.parametrize("gap", [0.16, 0.3, 0.5, 0.68])
+def test_double_impulse_is_detected_at_the_second_onset_within_250_ms(kind, gap):
+    rng = np.random.default_rng(int(gap * 100))
+    x, second = double_knock(rng, gap=gap, level_db=20, kind=kind)
+    found = openings(stream(Detector(RATE), x))
+    assert len(found) == 1
+    detection, emitted_at = found[0]
+    assert abs(detection.t - second) < 0.01
+    assert detection.kind == kind
+    assert 0 < emitted_at - second <= 0.25
+    assert 0.5 <= detection.score <= 1
+
+
+def test_detects_at_least_95_percent_at_10_to_30_db_over_household_noise():
+    rng = np.random.default_rng(7)
+    trials, hits = 60, 0
+    for _ in range(trials):
+        x, second = double_knock(rng, seconds=3.5, gap=rng.uniform(0.15, 0.7), level_db=rng.uniform(10, 30),
+                                 kind=rng.choice(["knock", "clap"]), background=rng.choice(["pink", "brown"]))
+        hits += any(abs(d.t - second) < 0.02 for d, _ in openings(stream(Detector(RATE), x)))
+    assert hits / trials >= 0.95
+
+
+@pytest.mark.parametrize("gap", [0.08, 0.9])
+def test_gaps_outside_the_pattern_do_not_open(gap):
+    x, _ = double_knock(np.random.default_rng(1), gap=gap, level_db=20)
+    assert openings(stream(Detector(RATE), x)) == []
+
+
+def test_single_knocks_and_a_triple_knock_do_not_open_for_good():
+    rng = np.random.default_rng(3)
+    x = noise(rng, 12) * 10 ** (-50 / 20)
+    reference = rms(x)
+    place(x, knock(rng), 2.0, 20, reference)          # a lone knock
+    for at in (6.0, 6.4, 6.8):                          # three in a row: clatter, not the pattern
+        place(x, knock(rng), at, 20, reference)
+    found = stream(Detector(RATE), x)
+    kinds = [d.kind for d, _ in found]
+    # the first pair may open for an instant, but the third knock must cancel it straight away
+    assert kinds in ([], ["knock", "cancel"])
+
+
+def test_knocks_inside_ongoing_sound_do_not_open():
+    rng = np.random.default_rng(4)
+    x = noise(rng, 6) * 10 ** (-50 / 20)
+    reference = rms(x)
+    x[int(1.5 * RATE):int(2.9 * RATE)] += noise(rng, 1.4, "white")[: int(1.4 * RATE)] * reference * 10
+    place(x, knock(rng), 3.2, 25, reference)
+    place(x, knock(rng), 3.6, 25, reference)           # 0.3 s after loud noise: not quiet before
+    assert openings(stream(Detector(RATE), x)) == []
+
+
+def test_a_custom_pattern_changes_the_accepted_gap():
+    x, second = double_knock(np.random.default_rng(5), gap=0.9, level_db=20)
+    found = openings(stream(Detector(RATE, Pattern(gap_min_s=0.5, gap_max_s=1.0)), x))
+    assert [round(d.t, 2) for d, _ in found] == [round(second, 2)]
+
+
+def test_no_openings_in_speech_music_and_household_noise():
+    """Three minutes of the benchmark's hour; the full hour runs in tests/bench/bench_audio.py."""
+    rng = np.random.default_rng(11)
+    background = noise(rng, 60) * 10 ** (-55 / 20)
+    sounds = {"speech": speech_track(rng, 60) * 0.05 + background,
+              "music": music(rng, 60) * 0.05 + background,
+              "household": clatter(rng, 60)}
+    for name, x in sounds.items():
+        found = stream(Detector(RATE), x)
+        lasting = [d for d, _ in found if d.kind != "cancel"]
+        cancels = [d for d, _ in found if d.kind == "cancel"]
+        assert len(lasting) - len(cancels) == 0, (name, found)
+
+
+def test_cost_is_under_10_ms_of_cpu_per_second_of_audio():
+    x = music(np.random.default_rng(2), 30) * 0.05
+    detector = Detector(RATE)
+    started = time.process_time()
+    stream(detector, x)
+    assert (time.process_time() - started) / 30 < 0.010
+
+
+def test_memory_stays_bounded_over_a_long_stream():
+    detector = Detector(RATE)
+    block = (np.random.default_rng(1).normal(0, 300, RATE)).astype(np.int16)
+    for _ in range(20):
+        detector.feed(block)
+    assert len(detector._ring) <= RATE and len(detector._history) <= detector._history.maxlen
