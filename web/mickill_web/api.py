@@ -15,15 +15,20 @@ def _problem(status: int, code: str, message: str, **extra):
     return {"error": code, "message": message, **extra}, status
 
 
+def _unauthorized(code: str, message: str):
+    body, status = _problem(401, code, message)
+    return body, status, {"WWW-Authenticate": "Bearer"}
+
+
 @bp.before_request
 def bearer():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _problem(401, "unauthorized", "send 'Authorization: Bearer TOKEN'; create a token in the panel's Settings"), {"WWW-Authenticate": "Bearer"}
+        return _unauthorized("unauthorized", "send 'Authorization: Bearer TOKEN'; create a token in the panel's Settings")
     answer = daemon.raw("token.verify", source="api", token=token.strip())
     if not answer.get("ok"):
-        return _problem(401, "bad_token", answer.get("message", "the token was refused")), {"WWW-Authenticate": "Bearer"}
+        return _unauthorized("bad_token", answer.get("message", "the token was refused"))
     g.api_token = answer.get("name")
     return None
 

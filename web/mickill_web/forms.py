@@ -7,9 +7,9 @@ from wtforms import (BooleanField, PasswordField, RadioField, SelectField, Selec
                      StringField, widgets)
 from wtforms.validators import InputRequired, Length
 
-DAY_CHOICES = [("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
-               ("sat", "Sat"), ("sun", "Sun")]
-STATE_CHOICES = [("muted", "Muted (mic cut)"), ("live", "Live (mic on)")]
+# Choices as {value: label}: WTForms 3.3 deprecates lists of tuples.
+DAY_CHOICES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+STATE_CHOICES = {"muted": "Muted (mic cut)", "live": "Live (mic on)"}
 
 
 class ActionForm(FlaskForm):
@@ -39,8 +39,8 @@ class PasswordForm(FlaskForm):
 
 
 class UnmuteForm(FlaskForm):
-    duration = RadioField("Unmute for", choices=[("900", "15 minutes"), ("3600", "1 hour"),
-                                                 ("next", "Until the next change")], default="900")
+    duration = RadioField("Unmute for", choices={"900": "15 minutes", "3600": "1 hour",
+                                                 "next": "Until the next change"}, default="900")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -76,7 +76,7 @@ class ExceptionForm(FlaskForm):
 
 class ZoneForm(FlaskForm):
     timezone = SelectField("Time zone")
-    default = SelectField("Outside every window the mic is", choices=[("live", "Live"), ("muted", "Muted")])
+    default = SelectField("Outside every window the mic is", choices={"live": "Live", "muted": "Muted"})
 
 
 class ImportForm(FlaskForm):
@@ -86,9 +86,9 @@ class ImportForm(FlaskForm):
 class SettingsForm(FlaskForm):
     default_unmute_min = StringField("Default unmute (minutes)", render_kw={"inputmode": "numeric"})
     hold_s = StringField("Button hold inside a locked window (seconds)", render_kw={"inputmode": "decimal"})
-    clock_policy = SelectField("Before the clock is synchronised", choices=[
-        ("wait-sync", "Keep the mic cut until the clock is synchronised"),
-        ("trust", "Trust the clock as it is")])
+    clock_policy = SelectField("Before the clock is synchronised", choices={
+        "wait-sync": "Keep the mic cut until the clock is synchronised",
+        "trust": "Trust the clock as it is"})
 
 
 class TokenForm(FlaskForm):

@@ -104,7 +104,7 @@ def edit(kind: str, number: int | None):
         abort(404, f"There is no {kind} number {number}: go back to the schedule and pick one from the list.")
     if request.method == "GET":
         if number is None:
-            blank = ({"days": [day for day, _ in DAY_CHOICES], "start": "22:00", "end": "07:00"}
+            blank = ({"days": list(DAY_CHOICES), "start": "22:00", "end": "07:00"}
                      if kind == "window" else {})
             form = _form_from_entry(kind, {"state": "muted", **blank})
         else:
