@@ -12,6 +12,7 @@ import queue
 import selectors
 import time
 from dataclasses import replace
+from datetime import timezone
 
 from . import policy, schedule
 from .button import PushButton, ToggleSwitch
@@ -204,12 +205,13 @@ class Daemon:
         return max(0.0, min(deadlines) - mono)
 
     def _next_wall_change(self):
+        # In UTC: aware datetimes of one zone compare by wall time, wrong in a repeated hour.
         candidates = []
         if self.evaluation is not None and self.evaluation.until is not None:
             candidates.append(self.evaluation.until)
         if self.override is not None and self.override.until is not None:
             candidates.append(self.override.until)
-        return min(candidates) if candidates else None
+        return min(c.astimezone(timezone.utc) for c in candidates) if candidates else None
 
     def process_events(self):
         """Handle every queued event (also called by request handlers that must see them)."""
