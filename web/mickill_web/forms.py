@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField,
                      StringField, widgets)
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 
 # Choices as {value: label}: WTForms 3.3 deprecates lists of tuples.
 DAY_CHOICES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
@@ -29,7 +29,7 @@ class SetupForm(FlaskForm):
 
     def validate_confirm(self, field):
         if field.data != self.password.data:
-            raise ValueError("The two passwords differ: type the same one twice.")
+            raise ValidationError("The two passwords differ: type the same one twice.")
 
 
 class PasswordForm(FlaskForm):
