@@ -60,7 +60,7 @@ class ControlServer:
         finally:
             os.umask(old_umask)
         os.chmod(self.path, mode)
-        self.listener.listen(16)
+        self.listener.listen(64)
         self.listener.setblocking(False)
         selector.register(self.listener, selectors.EVENT_READ, self._accept)
 
@@ -94,17 +94,20 @@ class ControlServer:
     # -- events from the selector -------------------------------------------------------
 
     def _accept(self, _mask):
-        try:
-            sock, _ = self.listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        if len(self.connections) >= MAX_CLIENTS:
-            sock.close()
-            return
-        sock.setblocking(False)
-        conn = Connection(sock, time.monotonic())
-        self.connections[sock.fileno()] = conn
-        self.selector.register(sock, selectors.EVENT_READ, lambda mask: self._service(conn, mask))
+        while True:  # take every waiting client, so a burst cannot fill the backlog
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # out of file descriptors: the others are served, this one retries
+            if len(self.connections) >= MAX_CLIENTS:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            conn = Connection(sock, time.monotonic())
+            self.connections[sock.fileno()] = conn
+            self.selector.register(sock, selectors.EVENT_READ, lambda mask, c=conn: self._service(c, mask))
 
     def _service(self, conn: Connection, mask: int):
         if mask & selectors.EVENT_READ:

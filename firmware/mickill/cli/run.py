@@ -51,6 +51,7 @@ def run(args) -> int:
 
     folder = data_dir(args.data)
     folder.mkdir(mode=0o750, parents=True, exist_ok=True)
+    lock = _lock_data_folder(folder)   # before the store is touched: one owner per folder
     world = None
     if simulated:
         from ..simpins import SimulatedWorld
@@ -80,6 +81,20 @@ def run(args) -> int:
         store.close()
         log.info("stopped; the relay is released and the mic is cut")
     return 0
+
+
+def _lock_data_folder(folder: Path):
+    import fcntl
+
+    from ..errors import MickillError
+
+    handle = open(folder / "mickill.lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise MickillError(f"another mickill daemon is already running on {folder}") from None
+    return handle  # held until this process exits
 
 
 def _log_setup_code(daemon, log):
