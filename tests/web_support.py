@@ -17,9 +17,13 @@ PASSWORD = "correct horse battery"
 
 
 def start_daemon(folder: Path, timeout: float = 15.0) -> subprocess.Popen:
-    """`mickill run --simulate` in `folder`, returned once it answers `status`."""
+    """`mickill run --simulate` in `folder` (with a sense input, so faults can be injected),
+    returned once it answers `status`."""
+    config = folder / "mickill.toml"
+    config.write_text("[sense]\npin = 23\n", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mickill.cli.main", "run", "--simulate", "--no-web", "--data", str(folder)],
+        [sys.executable, "-m", "mickill.cli.main", "run", "--simulate", "--no-web", "--data", str(folder),
+         "--config", str(config)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
