@@ -139,7 +139,7 @@ def test_masking_follows_the_cut_through_every_transition(daemon):
     service = start(None, socket_path(daemon), AudioConfig(enabled=True, gate=False, masking=True, chime=True),
                     output=output)
     try:
-        assert wait_for(lambda: output.masking[-1:] == [True])          # muted now: noise
+        assert service.following.wait(5) and output.masking[-1:] == [True]   # muted now: noise
         with Client(socket_path(daemon), "audio") as client:
             assert Gate(client, window_s=20).on_detection(KNOCK) == "opened"
         assert wait_for(lambda: output.masking[-1:] == [False])

@@ -40,6 +40,7 @@ class AudioService:
         self._stop = threading.Event()
         self._threads = []
         self._watch_client: Client | None = None
+        self.following = threading.Event()    # set once the daemon's status has been applied
         self.source = source
         self.output = output
         listening = audio.gate or audio.phrase
@@ -108,6 +109,7 @@ class AudioService:
         muted = status.get("state") != "live"
         if self.audio.masking:
             self.output.set_masking(muted)
+        self.following.set()
         if self.audio.chime and previous is not None and previous.get("state") != status.get("state"):
             ours = (status.get("override") or {}).get("source") == "audio" if not muted else \
                 (previous.get("override") or {}).get("source") == "audio"

@@ -1,7 +1,7 @@
 """Where audio comes from: a WAV file (tests, offline analysis) or a PyAudio input stream.
 
 Both yield int16 mono blocks; the live source reads in its own thread into a bounded queue,
-so a slow consumer drops old audio rather than growing memory. Nothing is ever written out.
+so a slow consumer loses audio rather than growing memory. Nothing is ever written out.
 """
 
 import queue
@@ -130,15 +130,18 @@ class LiveInput:
             except OSError:
                 break
             block = np.frombuffer(data, "<i2").copy()
-            try:
-                self._queue.put_nowait(block)
-            except queue.Full:         # the consumer lags: forget the oldest audio
+            # a full queue blocks this thread; PortAudio then drops input at the device (we
+            # read with exception_on_overflow=False), so memory stays bounded either way
+            while not self._stop.is_set():
                 try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
-                self._queue.put_nowait(block)
-        self._queue.put(None)
+                    self._queue.put(block, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+        try:
+            self._queue.put(None, timeout=0.5)
+        except queue.Full:
+            pass
 
     def blocks(self, limit: int | None = None):
         """Yield blocks until stopped (or until `limit` samples have been read)."""
