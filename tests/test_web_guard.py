@@ -132,3 +132,18 @@ def test_unknown_page_is_a_styled_404(admin_folder):
     client = make_app(admin_folder).test_client()
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "style.css" in response.get_data(as_text=True)
+
+
+def test_panel_follows_the_daemon_down_and_back(tmp_path):
+    from web_support import start_daemon, stop
+
+    client = make_app(tmp_path).test_client()
+    process = start_daemon(tmp_path)
+    assert client.get("/").location.endswith("/setup")  # the kept connection is now open
+    stop(process)
+    assert client.get("/").status_code == 503
+    process = start_daemon(tmp_path)
+    try:
+        assert client.get("/").location.endswith("/setup")
+    finally:
+        stop(process)

@@ -1,35 +1,49 @@
-"""The panel's one way to the daemon: a control-socket client per request, with the source it
-speaks for ("web" for the pages, "api" for bearer-token calls)."""
+"""The panel's one way to the daemon: control-socket clients kept open per worker thread (a
+fresh connection per request costs more than the request), speaking as "web" for the pages
+and "api" for bearer-token calls."""
 
-from flask import current_app, g
+import threading
+
+from flask import current_app
 
 from mickill.control import Client
+from mickill.errors import DaemonUnavailable
 from mickill.paths import socket_path
+
+_local = threading.local()
 
 
 def client(source: str = "web") -> Client:
-    """A connected-on-demand client, reused for the rest of this request and closed after it."""
-    clients = g.setdefault("mickill_clients", {})
-    if source not in clients:
-        path = socket_path(current_app.config["MICKILL_DATA"])
-        clients[source] = Client(path, source, timeout=current_app.config["DAEMON_TIMEOUT"])
-    return clients[source]
+    """This thread's client for `source`, connected on first use and kept for later requests."""
+    clients = _local.__dict__.setdefault("clients", {})
+    key = (current_app.config["MICKILL_DATA"], source)
+    if key not in clients:
+        clients[key] = Client(socket_path(key[0]), source, timeout=current_app.config["DAEMON_TIMEOUT"])
+    return clients[key]
+
+
+def _with_retry(send, source: str):
+    each = client(source)
+    kept = each._sock is not None
+    try:
+        return send(each)
+    except DaemonUnavailable:
+        each.close()
+        if not kept:
+            raise
+        # The daemon closes connections that idle too long: one fresh try tells that from a stop.
+        return send(each)
 
 
 def ask(op: str, source: str = "web", **fields) -> dict:
     """One request; raises Refused, RequestError or DaemonUnavailable as the Client does."""
-    return client(source).request(op, **fields)
+    return _with_retry(lambda each: each.request(op, **fields), source)
 
 
 def raw(op: str, source: str = "web", **fields) -> dict:
     """One request whose answer is returned as it is, even when it says no."""
-    return client(source).raw({"op": op, "source": source, **fields})
-
-
-def close_clients(_exc=None) -> None:
-    for each in g.pop("mickill_clients", {}).values():
-        each.close()
+    return _with_retry(lambda each: each.raw({"op": op, "source": source, **fields}), source)
 
 
 def init_app(app) -> None:
-    app.teardown_appcontext(close_clients)
+    """Nothing to hook: connections live with their threads and close when the process ends."""

@@ -9,7 +9,7 @@ from mickill.errors import Refused, RequestError
 
 from . import daemon
 from .display import present
-from .forms import ActionForm, UnmuteForm
+from .forms import UNMUTE_CHOICES, ActionForm, UnmuteForm
 
 bp = Blueprint("dashboard", __name__)
 MAX_UNMUTE_S = 12 * 3600
@@ -25,7 +25,7 @@ def status() -> dict:
 def index():
     current = status()
     return render_template("dashboard.html", words=present(current), status=current,
-                           mute_form=ActionForm(), unmute_form=UnmuteForm())
+                           unmute_choices=UNMUTE_CHOICES)
 
 
 @bp.route("/status.json")

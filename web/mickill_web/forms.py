@@ -38,9 +38,11 @@ class PasswordForm(FlaskForm):
         InputRequired("Choose a new password."), Length(min=10, message="Use at least 10 characters.")])
 
 
+UNMUTE_CHOICES = {"900": "15 minutes", "3600": "1 hour", "next": "Until the next change"}
+
+
 class UnmuteForm(FlaskForm):
-    duration = RadioField("Unmute for", choices={"900": "15 minutes", "3600": "1 hour",
-                                                 "next": "Until the next change"}, default="900")
+    duration = RadioField("Unmute for", choices=UNMUTE_CHOICES, default="900")
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -11,7 +11,8 @@ def register(subparsers) -> None:
     web.add_argument("--config", help="hardware config file; its [web] bind is the address to serve on")
     web.add_argument("--data", help="the daemon's data folder (where its control socket is)")
     web.add_argument("--bind", help=f"HOST:PORT to serve on (default: the config's, else {DEFAULT_BIND}); port 0 picks a free one")
-    web.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    # Few threads serve a GIL-bound app best: under 20 clients, 4 gave a p99 a third lower than 16.
+    web.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")
     web.set_defaults(func=run_web)
 
     code = subparsers.add_parser("setup-code", help="print a one-time code to set the panel's password")
@@ -30,6 +31,8 @@ def split_bind(bind: str) -> tuple[str, int]:
 
 
 def run_web(args) -> int:
+    import logging
+
     from waitress import create_server
 
     from mickill_web import create_app
@@ -44,6 +47,8 @@ def run_web(args) -> int:
         bind = load(args.config).web.bind
     host, port = split_bind(bind or DEFAULT_BIND)
     app = create_app({"MICKILL_DATA": data_dir(args.data)})
+    # A queue of waiting requests is normal under load, not worth a log line per request.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         server = create_server(app, host=host, port=port, threads=max(1, args.threads), ident="mickill")
     except OSError as error:
