@@ -285,3 +285,8 @@ def test_switch_commands_need_a_switch(start_daemon):
     with pytest.raises(RequestError) as error:
         daemon.request("sim.switch", position="cut")   # the control is a push button
     assert error.value.code == "bad_request" and "kind" in str(error.value)
+
+
+def test_release_relay_command_drives_the_safe_state(tmp_path):
+    result = cli("release-relay", "--simulate", data=tmp_path)
+    assert result.returncode == 0 and "released (mic cut)" in result.stderr

@@ -71,6 +71,15 @@ def test_daemon_runs_as_its_own_user_with_gpio(daemon):
     assert "gpio" in words(daemon, service, "SupplementaryGroups")
 
 
+def test_daemon_stop_of_any_kind_releases_the_relay(daemon):
+    # A crashed process's GPIO line may keep its level: ExecStopPost drives it to "cut".
+    command = one(daemon, "Service", "ExecStopPost").split()
+    assert command[:2] == ["/opt/mickill/venv/bin/mickill", "release-relay"]
+    from mickill.cli.main import build_parser
+
+    assert build_parser().parse_args(command[1:]).func.__module__ == "mickill.cli.release"
+
+
 def test_daemon_is_supervised_by_notify_and_watchdog(daemon):
     assert one(daemon, "Service", "Type") == "notify"
     assert one(daemon, "Service", "NotifyAccess") == "main"

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "audio",
     "web",
     "doctor",
+    "release",
 ]
 
 
