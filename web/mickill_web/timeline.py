@@ -2,7 +2,7 @@
 days, each piece as a fraction of its day (a DST day is 23 or 25 hours long)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 
@@ -18,10 +18,10 @@ class Piece:
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The first instant of `day` and of the next day in `zone` (zoneinfo resolves a skipped
-    midnight forward, as the schedule does)."""
-    return (datetime.combine(day, time(0), zone),
-            datetime.combine(day + timedelta(days=1), time(0), zone))
+    """The first instant of `day` and of the next day in `zone`, in UTC: subtracting two
+    datetimes of the same ZoneInfo gives wall-clock time, which is wrong across DST."""
+    return (datetime.combine(day, time(0), zone).astimezone(timezone.utc),
+            datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(timezone.utc))
 
 
 def runs(first_state: dict, changes: list[dict], start: datetime, end: datetime) -> list[dict]:
@@ -55,7 +55,7 @@ def pieces_of_day(all_runs: list[dict], day: date, zone: ZoneInfo) -> list[Piece
             start=(begin - day_start).total_seconds() / length,
             length=(end - begin).total_seconds() / length,
             state=run.get("state", "muted"), locked=bool(run.get("locked")),
-            source=run.get("source", ""), begin=begin, end=end))
+            source=run.get("source", ""), begin=begin.astimezone(zone), end=end.astimezone(zone)))
     return pieces
 
 
