@@ -74,7 +74,7 @@ def test_window_is_saved_and_drawn(client, admin_folder):
     assert saved == [{"name": "Night", "days": ALWAYS, "start": "22:00", "end": "07:00", "state": "muted",
                       "locked": True}]
     text = page(client.get("/schedule"))
-    assert "🔒 CUT" in text and "Night" in text and "<svg class=\"week\"" in text
+    assert "CUT, LOCKED" in text and "Night" in text and "<svg class=\"week\"" in text
 
 
 @pytest.mark.parametrize("fields, field_text", [

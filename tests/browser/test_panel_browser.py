@@ -97,7 +97,7 @@ def test_first_run_to_ledger(panel, browser):
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(base + "/schedule")
     assert "Saved the window" in page.content()
-    assert page.locator("svg.week text.seg-label", has_text="🔒 CUT").count() >= 7
+    assert page.locator("svg.week text.seg-label", has_text="CUT, LOCKED").count() >= 7
     assert page.get_by_role("cell", name="Night", exact=True).count() == 1
     assert accessibility(page) == []
 

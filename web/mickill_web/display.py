@@ -56,7 +56,6 @@ def present(status: dict) -> dict:
     words = {
         "state": "CUT" if cut else "LIVE",
         "state_class": "cut" if cut else "live",
-        "icon": "\U0001F507" if cut else "\U0001F3A4",   # muted speaker / microphone
         "headline": "The microphone is cut" if cut else "The microphone is live",
         "locked": ("Locked: only the physical button can open it" if status.get("locked") else "Not locked"),
         "is_locked": bool(status.get("locked")),

@@ -9,11 +9,7 @@
   function show(display) {
     for (const element of document.querySelectorAll("[data-field]")) {
       const key = element.dataset.field;
-      if (key === "locked") {
-        element.textContent = (display.is_locked ? "🔒 " : "") + display.locked;
-      } else if (key in display) {
-        element.textContent = display[key];
-      }
+      if (key in display) element.textContent = display[key];
     }
     panel.classList.toggle("state-cut", display.state_class === "cut");
     panel.classList.toggle("state-live", display.state_class === "live");

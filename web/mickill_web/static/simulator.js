@@ -38,7 +38,7 @@
           if (element) element.textContent = String(value);
         }
         sim.querySelector("[data-sim=state]").textContent = data.state === "live" ? "LIVE" : "CUT";
-        sim.querySelector("[data-sim=locked]").textContent = data.locked ? "🔒 locked" : "";
+        sim.querySelector("[data-sim=locked]").textContent = data.locked ? "locked" : "";
         const fault = document.querySelector("[data-sim=fault]");
         if (fault) fault.textContent = data.fault ? String(data.fault.message || data.fault) : "none";
       }
