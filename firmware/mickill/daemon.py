@@ -10,6 +10,7 @@ import logging
 import os
 import queue
 import selectors
+import sys
 import time
 from dataclasses import replace
 from datetime import timezone
@@ -26,6 +27,7 @@ log = logging.getLogger("mickill")
 
 TICK_S = 0.5                 # longest sleep: wall-clock jumps and clock trust are seen within it
 SWEEP_EVERY_S = 5.0
+GIL_SWITCH_S = 0.0002
 DEFAULT_SETTINGS = {"default_unmute_s": 900, "hold_s": 2.0, "clock_policy": None}
 
 
@@ -123,6 +125,9 @@ class Daemon:
         """Open the control socket and apply the current state; call once before run()."""
         from .operations import Operations
 
+        # A GPIO callback thread must get the interpreter within a fraction of a millisecond,
+        # even while this loop is busy answering clients (the default hand-over is 5 ms).
+        sys.setswitchinterval(GIL_SWITCH_S)
         self.operations = Operations(self)
         self.server = ControlServer(socket_path(self.data_dir), self.operations.handle, self.selector)
         self.hardware.on_control_edge(self._on_control_edge)
