@@ -290,3 +290,32 @@ def test_switch_commands_need_a_switch(start_daemon):
 def test_release_relay_command_drives_the_safe_state(tmp_path):
     result = cli("release-relay", "--simulate", data=tmp_path)
     assert result.returncode == 0 and "released (mic cut)" in result.stderr
+
+
+def test_slow_password_hashing_does_not_hold_up_the_loop(start_daemon):
+    import threading
+
+    daemon = start_daemon()
+    code = daemon.request("auth.setup_code")["code"]
+    daemon.request("auth.setup", source="web", code=code, password="correct horse battery")
+    logins_done = threading.Event()
+
+    def many_logins():
+        with daemon.client(source="web") as client:
+            for _ in range(12):       # scrypt: tens of milliseconds each, queued one after another
+                assert client.raw({"op": "auth.login", "source": "web", "password": "wrong password!"})["ok"] is False
+        logins_done.set()
+
+    thread = threading.Thread(target=many_logins)
+    began = time.monotonic()
+    thread.start()
+    time.sleep(0.02)
+    slowest = 0.0
+    while not logins_done.is_set():
+        asked = time.monotonic()
+        daemon.status()
+        slowest = max(slowest, time.monotonic() - asked)
+    thread.join()
+    hashing = time.monotonic() - began
+    # The status answers kept coming while the hashes were computed on the side.
+    assert slowest < hashing / 3, (slowest, hashing)

@@ -81,6 +81,7 @@ class Daemon:
         self.recorded_state = self._last_recorded_state()
         self.server: ControlServer | None = None
         self.operations = None
+        self._accounts_worker = None
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -142,6 +143,15 @@ class Daemon:
         self._stopping = True
         self._wake()
 
+    def accounts_worker(self):
+        """The thread that handles the panel's accounts, started on first use."""
+        if self._accounts_worker is None:
+            from .accounts_worker import AccountsWorker
+            from .paths import database_path
+
+            self._accounts_worker = AccountsWorker(database_path(self.data_dir), self.clock)
+        return self._accounts_worker
+
     def close(self):
         """Cut the mic first, then close the ledger and the socket."""
         self.hardware.set_relay(False)
@@ -151,6 +161,8 @@ class Daemon:
             self.store.record_change(now, "muted", "system", "mickill stopped")
             self.recorded_state = "muted"
         self.store.record_event(now, "stop", {})
+        if self._accounts_worker is not None:
+            self._accounts_worker.close()
         if self.server is not None:
             self.server.close()
         self.selector.close()
