@@ -301,9 +301,18 @@ def test_slow_password_hashing_does_not_hold_up_the_loop(start_daemon):
     logins_done = threading.Event()
 
     def many_logins():
-        with daemon.client(source="web") as client:
-            for _ in range(12):       # scrypt: tens of milliseconds each, queued one after another
-                assert client.raw({"op": "auth.login", "source": "web", "password": "wrong password!"})["ok"] is False
+        import json
+        import socket
+
+        # Twelve logins in one write: scrypt takes tens of milliseconds for each of them.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(daemon.socket))
+            line = json.dumps({"op": "auth.login", "source": "web", "password": "wrong password!"})
+            sock.sendall((line + "\n").encode() * 12)
+            received = b""
+            while received.count(b"\n") < 12:
+                received += sock.recv(65536)
+        assert all(json.loads(answer)["ok"] is False for answer in received.splitlines())
         logins_done.set()
 
     thread = threading.Thread(target=many_logins)
