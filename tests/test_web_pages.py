@@ -217,7 +217,9 @@ def test_simulator_button_and_fault(client, admin_folder):
         time.sleep(0.05)
     assert ask(admin_folder, "status")["fault"]
     dashboard = page(client.get("/"))
-    assert 'data-field="fault" class="warn"' in dashboard
+    assert 'data-field="fault" class="warn"' in dashboard and "Clear the fault" in dashboard
     client.post("/simulator/fault", data={"on": "0"})
-    ask(admin_folder, "fault.clear")
+    assert client.post("/fault/clear").status_code == 302
+    assert ask(admin_folder, "status")["fault"] is None
+    assert "Clear the fault" not in page(client.get("/"))
     assert client.post("/simulator/hold", data={"seconds": "7"}).status_code == 400

@@ -46,6 +46,14 @@ def mute():
     return redirect(url_for("dashboard.index"))
 
 
+@bp.route("/fault/clear", methods=["POST"])
+def clear_fault():
+    if ActionForm().validate_on_submit():
+        daemon.ask("fault.clear")
+        flash("Fault acknowledged. If the relay still disagrees with its command, it comes back.")
+    return redirect(url_for("dashboard.index"))
+
+
 def seconds_until_next_change(current: dict, now: datetime) -> int:
     """'Until the next change' as a duration the daemon accepts (it caps unmutes at 12 h)."""
     at = (current.get("next_change") or {}).get("at")
