@@ -40,26 +40,51 @@ def read_wav(path: Path) -> np.ndarray:
         return np.frombuffer(src.readframes(src.getnframes()), "<i2").astype(np.float64) / 32768
 
 
-def knock(rng, rate=RATE) -> np.ndarray:
+def knock_body(rng) -> dict:
+    """What makes one knuckle on one table sound as it does: two resonances and their decay."""
+    return {"f1": rng.uniform(150, 450), "f2": rng.uniform(500, 1200), "tau": rng.uniform(0.012, 0.035),
+            "phase": rng.uniform(0, 6.3), "attack": rng.uniform(0.0002, 0.001)}
+
+
+def again(rng, body: dict, spread: float = 0.02) -> dict:
+    """The same gesture repeated: a slightly different spot and force, the same table."""
+    out = dict(body)
+    for key in ("f1", "f2", "fc"):
+        if key in out:
+            out[key] = body[key] * (1 + rng.uniform(-spread, spread))
+    for key in ("tau", "attack"):
+        if key in out:
+            out[key] = body[key] * (1 + rng.uniform(-5 * spread, 5 * spread))
+    if "phase" in out:
+        out["phase"] = body["phase"] + rng.uniform(-0.3, 0.3)
+    return out
+
+
+def knock(rng, rate=RATE, body: dict | None = None) -> np.ndarray:
     """A knuckle on a table: a sharp attack into a damped low-mid resonance (unit peak)."""
+    b = body or knock_body(rng)
     n = int(0.25 * rate)
     t = np.arange(n) / rate
-    tau = rng.uniform(0.012, 0.035)
-    f1, f2 = rng.uniform(150, 450), rng.uniform(500, 1200)
-    body = np.sin(2 * np.pi * f1 * t + rng.uniform(0, 6.3)) + 0.5 * np.sin(2 * np.pi * f2 * t)
+    sines = np.sin(2 * np.pi * b["f1"] * t + b["phase"]) + 0.5 * np.sin(2 * np.pi * b["f2"] * t)
     click = rng.normal(0, 1, n) * np.exp(-t / 0.002)
-    attack = 1 - np.exp(-t / rng.uniform(0.0002, 0.001))
-    x = (body * np.exp(-t / tau) + 0.6 * click) * attack
+    x = (sines * np.exp(-t / b["tau"]) + 0.6 * click) * (1 - np.exp(-t / b["attack"]))
     return x / np.max(np.abs(x))
 
 
-def clap(rng, rate=RATE) -> np.ndarray:
-    """Two hands: a short noise burst with a fast decay (unit peak)."""
+def clap_hands(rng) -> dict:
+    """What makes one pair of hands clap as it does: the cupped palms' resonance and decay."""
+    return {"fc": rng.uniform(700, 2500), "bw": rng.uniform(200, 600), "tau": rng.uniform(0.006, 0.02)}
+
+
+def clap(rng, rate=RATE, hands: dict | None = None) -> np.ndarray:
+    """Two hands: a short noise burst shaped by the palms' air cavity, with a fast decay (unit peak)."""
+    h = hands or clap_hands(rng)
     n = int(0.15 * rate)
     t = np.arange(n) / rate
-    noise = rng.normal(0, 1, n)
-    noise = np.convolve(noise, [1, 0.4, 0.2], mode="same")
-    x = noise * np.exp(-t / rng.uniform(0.006, 0.02)) * (1 - np.exp(-t / 0.0008))
+    f = np.fft.rfftfreq(n, 1 / rate)
+    shape = 0.25 + 1 / np.sqrt(1 + ((f - h["fc"]) / h["bw"]) ** 2)
+    burst = np.fft.irfft(np.fft.rfft(rng.normal(0, 1, n)) * shape, n)
+    x = burst * np.exp(-t / h["tau"]) * (1 - np.exp(-t / 0.0008))
     return x / np.max(np.abs(x))
 
 
@@ -88,12 +113,19 @@ def place(background: np.ndarray, sound: np.ndarray, at_s: float, peak_db_over: 
 
 def double_knock(rng, seconds=4.0, gap=0.4, level_db=20.0, at=2.0, kind="knock",
                  background="pink", bg_dbfs=-50.0):
-    """Background noise with two impulses `gap` s apart; returns (audio, second onset)."""
+    """Background noise with two impulses `gap` s apart; returns (audio, second onset).
+    Both are one gesture repeated (same table or hands, slightly varied), each at `level_db`
+    +-1.5 dB over the background in the sense of `place`."""
     x = noise(rng, seconds, background) * 10 ** (bg_dbfs / 20)
-    make = knock if kind == "knock" else clap
     reference = rms(x)
-    place(x, make(rng), at, level_db, reference)
-    place(x, make(rng), at + gap, level_db, reference)
+    if kind == "knock":
+        body = knock_body(rng)
+        sounds = [knock(rng, body=again(rng, body)) for _ in range(2)]
+    else:
+        hands = clap_hands(rng)
+        sounds = [clap(rng, hands=again(rng, hands)) for _ in range(2)]
+    place(x, sounds[0], at, level_db + rng.uniform(-1.5, 1.5), reference)
+    place(x, sounds[1], at + gap, level_db + rng.uniform(-1.5, 1.5), reference)
     return x, at + gap
 
 
@@ -143,21 +175,74 @@ def music(rng, seconds, rate=RATE) -> np.ndarray:
     return out / rms(out)
 
 
+def thud(rng, freq, tau, attack_s, rate=RATE) -> np.ndarray:
+    """A soft low thump (a footstep, a door's slam, a bag put down): unit peak."""
+    n = int(min(0.5, 6 * tau + attack_s) * rate)
+    t = np.arange(n) / rate
+    x = np.sin(2 * np.pi * freq * t) * np.exp(-t / tau) * (1 - np.exp(-t / attack_s))
+    x += 0.1 * rng.normal(0, 1, n) * np.exp(-t / tau)
+    return x / np.max(np.abs(x))
+
+
+def clink(rng, rate=RATE) -> np.ndarray:
+    """A dish, glass or spoon: a few inharmonic high partials ringing on (unit peak)."""
+    n = int(0.6 * rate)
+    t = np.arange(n) / rate
+    x = sum(np.sin(2 * np.pi * rng.uniform(1200, 5000) * t + rng.uniform(0, 6.3))
+            * np.exp(-t / rng.uniform(0.03, 0.3)) for _ in range(rng.integers(2, 5)))
+    x = x + 0.5 * rng.normal(0, 1, n) * np.exp(-t / 0.001)
+    return x / np.max(np.abs(x))
+
+
+def household_impulse(rng) -> np.ndarray:
+    """Any one of the home's sharp sounds, each from a different object or hand."""
+    pick = rng.random()
+    if pick < 0.35:
+        return knock(rng)
+    if pick < 0.55:
+        return clap(rng)
+    if pick < 0.8:
+        return clink(rng)
+    return thud(rng, rng.uniform(50, 160), rng.uniform(0.02, 0.08), rng.uniform(0.001, 0.01))
+
+
 def clatter(rng, seconds, background_dbfs=-50.0, rate=RATE) -> np.ndarray:
-    """Household noise: brown noise, isolated single thumps and irregular clatter bursts of
-    three to eight impulses at random spacing (pairs are left out: a lone pair *is* a knock)."""
+    """Household noise over brown noise: lone thumps; irregular clatter of two to eight unlike
+    impulses at random spacing (a lone pair 150-700 ms apart included: only the sounds themselves
+    tell it from a knock); walks of footsteps; door slams with a rattle; bursts of typing.
+    Levels are 10-40 dB over the background in the sense of `place`."""
     x = noise(rng, seconds, "brown") * 10 ** (background_dbfs / 20)
     reference = rms(x)
     at = rng.uniform(0.5, 3)
-    while at < seconds - 3:
-        if rng.random() < 0.5:
-            place(x, knock(rng) if rng.random() < 0.5 else clap(rng), at, rng.uniform(10, 40), reference)
-            at += rng.uniform(1.5, 8)
-        else:
-            for _ in range(rng.integers(3, 9)):
-                place(x, knock(rng) if rng.random() < 0.7 else clap(rng), at, rng.uniform(10, 40), reference)
-                at += rng.uniform(0.05, 0.4)
-            at += rng.uniform(1.5, 8)
+    while at < seconds - 8:
+        scene = rng.random()
+        if scene < 0.2:                          # one thump or clink
+            place(x, household_impulse(rng), at, rng.uniform(10, 40), reference)
+        elif scene < 0.6:                        # clatter: unlike impulses, random spacing
+            for _ in range(rng.integers(2, 9)):
+                place(x, household_impulse(rng), at, rng.uniform(10, 40), reference)
+                at += rng.uniform(0.05, 0.8)
+        elif scene < 0.75:                       # someone walks past: two feet, alike but not the same
+            feet = [(rng.uniform(60, 150), rng.uniform(0.03, 0.06), rng.uniform(0.004, 0.02)) for _ in range(2)]
+            level, pace = rng.uniform(10, 30), rng.uniform(0.45, 0.65)
+            for step in range(rng.integers(3, 13)):
+                f, tau, attack = feet[step % 2]
+                place(x, thud(rng, f * rng.uniform(0.95, 1.05), tau, attack), at, level + rng.uniform(-3, 3),
+                      reference)
+                at += pace * rng.uniform(0.9, 1.1)
+        elif scene < 0.85:                       # a door: the slam, then its latch and frame rattle
+            place(x, thud(rng, rng.uniform(40, 90), rng.uniform(0.05, 0.12), rng.uniform(0.002, 0.01)),
+                  at, rng.uniform(20, 40), reference)
+            for _ in range(rng.integers(1, 4)):
+                at += rng.uniform(0.05, 0.3)
+                place(x, clink(rng) if rng.random() < 0.5 else knock(rng), at, rng.uniform(10, 30), reference)
+        else:                                    # typing: small clicks, irregular
+            level = rng.uniform(10, 25)
+            for _ in range(rng.integers(5, 40)):
+                click = clink(rng)[: int(0.02 * rate)] * np.exp(-np.arange(int(0.02 * rate)) / rate / 0.004)
+                place(x, click, at, level + rng.uniform(-4, 4), reference)
+                at += rng.uniform(0.08, 0.35)
+        at += rng.uniform(1.5, 8)
     return x
 
 

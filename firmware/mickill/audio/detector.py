@@ -18,23 +18,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HOP_S = 0.005              # analysis frame: 5 ms, fine enough to time an onset
-PRE_EMPHASIS = 0.95        # first-difference high-pass: rumble and hum do not hide knocks
+from .features import HOP_S, SIGNATURE_N, BandAnalyzer, high_share, likeness, refine_onset, signature
+
 MIN_FLOOR_DBFS = -80.0     # digital silence is not an infinitely quiet room
-FLOOR_DOWN, FLOOR_UP = 0.1, 0.01   # the floor falls fast and rises over ~0.5 s in quiet
+REFINE_AFTER = 4           # frames after the onset frame where the refined onset may lie
+PRIME_FRAMES = 20          # frames (0.1 s) that set the first floor: nothing is detected in them
+FLOOR_MEAN = 0.03          # in quiet a band's floor follows its mean power over ~0.2 s
 FLOOR_LEAK = 0.0005        # in sustained sound the floor creeps up over ~10 s: it becomes background
+NOISE_AVERAGE = 0.02       # the noise spectrum follows quiet frames over ~0.25 s
 END_DB = 3.0               # an event has ended when it is this close to the floor...
 END_BELOW_PEAK_DB = 30.0   # ...or this far below its own peak
 TAIL_BELOW_PEAK_DB = 20.0  # a decaying tail this far below the peak is not a new sound
 ONSET_RISE_DB = 6.0        # a new event needs a rise, so a loud knock's tail starts nothing
-MAX_RISE_S = 0.015         # impulsive: reaches its peak (within 3 dB) this fast...
-MAX_DECAY_S = 0.15         # ...and falls away this fast (plucked notes and voices do not)
-MIN_CREST = 3.0            # impulsive: peak sample well above the RMS around it
-CREST_BEFORE_S, CREST_AFTER_S = 0.01, 0.1  # the crest factor's window around the onset
+MAX_RISE_S = 0.02          # impulsive: reaches its peak (within 3 dB) this fast (16 ms windows)...
+MAX_DECAY_S = 0.2          # ...and falls away this fast (plucked notes and voices do not)
 LOUD_OVER_THRESHOLD_DB = 3.0   # quiet checks ignore noise that only just crosses the threshold
 LOUD_BELOW_PATTERN_DB = 20.0   # ...and sounds this far below the pattern's impulses
-SIMILAR_DB = 9.0           # a deliberate pattern repeats one sound; clatter varies
-CLAP_FLATNESS = 0.2        # a clap is noise-like (flat spectrum); a knock is a resonance
+SIMILAR_DB = 6.0           # a deliberate pattern repeats one sound; clatter varies in loudness...
+MIN_LIKENESS = {"knock": 0.75, "clap": 0.7}   # ...and in spectrum: one table rings alike twice;
+                           # a clap's noise makes even one pair of hands less alike
+CLAP_HIGH_SHARE = 0.4      # a clap's cupped palms ring above 1 kHz; a table's body below
 
 
 @dataclass(frozen=True)
@@ -59,19 +62,27 @@ class Detection:
 
 
 class _Event:
-    __slots__ = ("id", "onset", "onset_t", "peak", "peak_level", "rise", "end", "impulsive",
-                 "kind", "score")
+    __slots__ = ("id", "onset", "onset_t", "peak", "peak_level", "band", "rise", "end", "impulsive",
+                 "kind", "score", "signature", "share")
 
-    def __init__(self, ident, frame, level):
+    def __init__(self, ident, frame, level, band):
         self.id = ident
         self.onset = self.peak = frame
         self.peak_level = level
+        self.band = band          # the band where it stood out most at its peak
         self.rise = None          # frames from onset to within 3 dB of the peak
         self.end = None
         self.impulsive = False
         self.kind = "knock"
         self.score = 0.0
         self.onset_t = 0.0
+        self.signature = None
+        self.share = 0.0          # of its energy above 1 kHz
+
+
+def _pair_kind(events) -> str:
+    """A pattern's kind from all its impulses: one alone can sit near the line."""
+    return "clap" if np.mean([e.share for e in events]) >= CLAP_HIGH_SHARE else "knock"
 
 
 class Detector:
@@ -80,19 +91,20 @@ class Detector:
     def __init__(self, sample_rate: int, pattern: Pattern = Pattern()):
         self.rate = sample_rate
         self.pattern = pattern
-        self.hop = max(1, round(sample_rate * HOP_S))
+        self._bands = BandAnalyzer(sample_rate)
+        self.hop = self._bands.hop
         span_s = pattern.quiet_before_s + pattern.count * pattern.gap_max_s + pattern.cancel_after_s + 0.5
         self._history = deque(maxlen=int(span_s / HOP_S))   # (frame, level dB, event id or -1)
-        self._ring = np.zeros(0, dtype=np.float32)           # recent filtered samples, bounded
+        self._ring = np.zeros(0, dtype=np.float32)           # recent samples, bounded
         self._ring_start = 0                                  # absolute index of _ring[0]
         self._ring_max = int(sample_rate * 1.0)
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._last_x = 0.0
         self._frame = 0
-        self._floor = 10 ** (MIN_FLOOR_DBFS / 10)
-        self._primed = False
+        self._floor = None        # per band, power
+        self._noise_psd = None    # per bin of a band frame, for the impulses' signatures
         self._events: deque[_Event] = deque(maxlen=32)
         self._current: _Event | None = None
+        self._ended: list[_Event] = []             # ended, awaiting the rest of their signature
+        self._signature_n = SIGNATURE_N * sample_rate // 16000
         self._next_id = 0
         self._armed: list[_Event] | None = None   # a pattern awaiting its quiet-after decision
         self._opened_at: int | None = None        # last impulse's frame of an emitted pattern
@@ -106,25 +118,16 @@ class Detector:
         x = x.astype(np.float32, copy=False).ravel()
         if not x.size:
             return []
-        shifted = np.concatenate(([self._last_x], x[:-1])).astype(np.float32)
-        self._last_x = float(x[-1])
-        filtered = x - PRE_EMPHASIS * shifted
-        self._append_ring(filtered)
-        data = np.concatenate((self._pending, filtered))
-        frames = len(data) // self.hop
-        self._pending = data[frames * self.hop:]
-        if not frames:
-            return []
-        powers = np.mean(np.square(data[: frames * self.hop].reshape(frames, self.hop),
-                                   dtype=np.float64), axis=1)
+        self._append_ring(x)
+        bands, bins = self._bands.feed(x)
         found = []
-        for power in powers:
-            found.extend(self._step(float(power)))
+        for row, spectrum in zip(bands, bins):
+            found.extend(self._step(row, spectrum))
             self._frame += 1
         return found
 
-    def _append_ring(self, filtered):
-        self._ring = np.concatenate((self._ring, filtered))
+    def _append_ring(self, x):
+        self._ring = np.concatenate((self._ring, x))
         excess = len(self._ring) - self._ring_max
         if excess > 0:
             self._ring = self._ring[excess:]
@@ -132,47 +135,61 @@ class Detector:
 
     # -- one frame ----------------------------------------------------------------------
 
-    def _step(self, power: float) -> list[Detection]:
+    def _step(self, powers: np.ndarray, spectrum: np.ndarray) -> list[Detection]:
         f = self._frame
-        if not self._primed:
-            self._floor = max(power, self._floor)
-            self._primed = True
-        level = 10 * np.log10(max(power, 1e-20) / self._floor)
+        first = self._bands.window_n // self.hop   # earlier windows hold the silence before the stream
+        if f < first + PRIME_FRAMES:
+            # the floor starts as the mean of the first 0.1 s: from one frame it could start low
+            if f >= first:
+                k = f - first
+                self._floor = powers.copy() if k == 0 else self._floor + (powers - self._floor) / (k + 1)
+                self._noise_psd = spectrum.copy() if k == 0 else \
+                    self._noise_psd + (spectrum - self._noise_psd) / (k + 1)
+            return []
+        levels = 10 * np.log10(np.maximum(powers, 1e-20) / self._floor)
+        band = int(np.argmax(levels))
+        level = float(levels[band])
         threshold = self.pattern.threshold_db
         found = []
 
         event = self._current
         if event is None and level >= threshold and self._rising(level) and not self._in_tail(f, level):
-            event = self._current = _Event(self._next_id, f, level)
+            event = self._current = _Event(self._next_id, f, level, band)
             self._next_id += 1
-            event.onset_t = self._refine_onset(f)
             self._events.append(event)
         if event is not None:
             if level > event.peak_level:
-                event.peak, event.peak_level, event.rise = f, level, None
+                event.peak, event.peak_level, event.band, event.rise = f, level, band, None
             if event.rise is None and level >= event.peak_level - 3:
                 event.rise = f - event.onset
             if level < max(END_DB, event.peak_level - END_BELOW_PEAK_DB):
                 event.end = f
-                self._classify(event)
                 self._current = None
-                found.extend(self._after_event(event))
+                self._ended.append(event)
             elif (f - event.peak) * HOP_S > MAX_DECAY_S + 0.3:
                 event.impulsive = False   # long sound: still open, but it can never be a knock
         in_tail = event is None and self._in_tail(f, level)
         owner = event.id if event is not None else (self._events[-1].id if in_tail else -1)
         self._history.append((f, level, owner))
 
-        quiet_now = level < threshold
-        rate = FLOOR_DOWN if power < self._floor else FLOOR_UP
-        if not quiet_now and self._current is not None:
-            rate = FLOOR_LEAK
-        elif not quiet_now:
-            rate = min(rate, FLOOR_LEAK * 4)
-        # in dB, so one loud frame cannot drag the floor up
-        floor_db = 10 * np.log10(self._floor) + rate * level
-        self._floor = 10 ** (max(floor_db, MIN_FLOOR_DBFS) / 10)
+        quiet = levels < threshold
+        if self._current is None:
+            # quiet bands: the floor is the noise's mean power, so a band's level is a true SNR
+            mean = self._floor + FLOOR_MEAN * (powers - self._floor)
+            # loud bands outside an event creep up: sustained sound becomes background
+            creep = self._floor * 10 ** (np.minimum(levels, 30.0) * FLOOR_LEAK * 4 / 10)
+            self._floor = np.where(quiet, mean, creep)
+            if level < threshold:
+                self._noise_psd += NOISE_AVERAGE * (spectrum - self._noise_psd)
+        else:
+            self._floor = self._floor * 10 ** (np.clip(levels, 0.0, 30.0) * FLOOR_LEAK / 10)
+        self._floor = np.maximum(self._floor, 10 ** (MIN_FLOOR_DBFS / 10))
 
+        # an ended event is judged once its signature's samples have all arrived
+        while self._ended and f >= self._ended[0].onset + REFINE_AFTER + self._signature_n // self.hop:
+            ended = self._ended.pop(0)
+            self._classify(ended)
+            found.extend(self._after_event(ended))
         found.extend(self._decide(f))
         return found
 
@@ -186,60 +203,72 @@ class Detector:
                 and (f - last.peak) * HOP_S <= MAX_DECAY_S + 0.15
                 and level <= last.peak_level - TAIL_BELOW_PEAK_DB)
 
-    def _refine_onset(self, f: int) -> float:
-        """The onset to the sample: the first sample well above the noise near the onset frame."""
-        lo = max((f - 1) * self.hop, self._ring_start)
-        hi = (f + 3) * self.hop
-        window = np.abs(self._ring[lo - self._ring_start: hi - self._ring_start])
-        if not window.size:
-            return f * HOP_S
-        limit = max(0.25 * float(window.max()), 4.0 * float(np.sqrt(self._floor)))
-        above = np.flatnonzero(window >= limit)
-        index = lo + (int(above[0]) if above.size else 0)
-        return index / self.rate
+    def _samples(self, start: int, stop: int) -> np.ndarray | None:
+        """Kept samples [start, stop) by absolute index, or None if not all are kept."""
+        if start < self._ring_start or stop > self._ring_start + len(self._ring):
+            return None
+        return self._ring[start - self._ring_start: stop - self._ring_start].astype(np.float64)
+
+    def _band_noise_rms(self, band: tuple[float, float]) -> float:
+        """The noise's RMS within `band`, from the noise spectrum."""
+        freqs = np.fft.rfftfreq(self._bands.window_n, 1 / self.rate)
+        inside = (freqs >= band[0]) & (freqs <= band[1])
+        return float(np.sqrt(2 * np.sum(self._noise_psd[inside]) / self._bands.window_n))
 
     def _classify(self, event: _Event):
-        """Impulsive: fast rise, fast decay, high crest factor; kind by spectral flatness."""
+        """Onset to the sample, impulsive (fast rise and decay), kind by where its energy lies,
+        and the signature its twin must match."""
+        window_end = (event.onset + 1) * self.hop      # the onset frame's window ends here
+        lo = window_end - self._bands.window_n - 2 * self.hop
+        around = self._samples(lo, window_end + REFINE_AFTER * self.hop)
+        if around is None:
+            return     # began before the kept audio: far too long to be a knock
+        edges = self._bands.band_hz(event.band)
+        onset = lo + refine_onset(around, self.rate, edges, self._band_noise_rms(edges))
+        event.onset_t = onset / self.rate
+        segment = self._samples(onset, onset + self._signature_n)
+        if segment is None:
+            return
         rise_s = (event.rise or 0) * HOP_S
         decay_s = (event.end - event.peak) * HOP_S
-        onset = int(event.onset_t * self.rate) - self._ring_start
-        lo = max(onset - int(CREST_BEFORE_S * self.rate), 0)
-        if onset < 0:
-            return     # began before the kept audio: far too long to be a knock
-        segment = self._ring[lo: onset + int(CREST_AFTER_S * self.rate)].astype(np.float64)
-        if segment.size < int(0.03 * self.rate) + onset - lo:
-            return
-        rms = float(np.sqrt(np.mean(segment ** 2))) or 1e-12
-        crest = float(np.max(np.abs(segment))) / rms
-        event.impulsive = rise_s <= MAX_RISE_S and decay_s <= MAX_DECAY_S and crest >= MIN_CREST
-        head = segment[onset - lo: onset - lo + int(0.03 * self.rate)]
-        spectrum = np.abs(np.fft.rfft(head * np.hanning(head.size))) ** 2 + 1e-20
-        band = spectrum[max(1, head.size * 100 // self.rate): head.size * 6000 // self.rate]
-        flatness = float(np.exp(np.mean(np.log(band))) / np.mean(band)) if band.size else 0.0
-        event.kind = "clap" if flatness >= CLAP_FLATNESS else "knock"
+        event.impulsive = rise_s <= MAX_RISE_S and decay_s <= MAX_DECAY_S
+        event.signature = signature(segment, self.rate, self._noise_psd)
+        event.share = high_share(event.signature)
+        event.kind = "clap" if event.share >= CLAP_HIGH_SHARE else "knock"
         margin = min(1.0, (event.peak_level - self.pattern.threshold_db) / 12.0)
-        event.score = float(np.clip(0.5 + 0.3 * margin + 0.1 * (1 - decay_s / MAX_DECAY_S)
-                                    + 0.1 * min(1.0, (crest - MIN_CREST) / 3.0), 0.0, 1.0))
+        event.score = float(np.clip(0.5 + 0.3 * margin + 0.2 * (1 - decay_s / MAX_DECAY_S), 0.0, 1.0))
 
     # -- patterns -----------------------------------------------------------------------
 
     def _after_event(self, event: _Event) -> list[Detection]:
         """An ended event: arm a pattern that ends with it, or cancel a recent opening."""
         p = self.pattern
+        if not self._counts(event):
+            return []
         if self._opened_at is not None and event.impulsive \
                 and (event.onset - self._opened_at) * HOP_S <= p.cancel_after_s:
             self._opened_at = None
             return [Detection(event.onset_t, "cancel", event.score)]
         if not event.impulsive:
             return []
-        chain = [e for e in self._events if e.id <= event.id][-p.count:]
+        chain = [e for e in self._events if e.id <= event.id and self._counts(e)][-p.count:]
         if len(chain) == p.count and all(e.impulsive for e in chain):
             gaps = [(b.onset_t - a.onset_t) for a, b in zip(chain, chain[1:])]
             levels = [e.peak_level for e in chain]
-            alike = max(levels) - min(levels) <= SIMILAR_DB
+            alike = (max(levels) - min(levels) <= SIMILAR_DB
+                     and all(self._alike(a, b) for a, b in zip(chain, chain[1:])))
             if alike and all(p.gap_min_s <= g <= p.gap_max_s for g in gaps):
                 self._armed = chain
         return []
+
+    @staticmethod
+    def _alike(a: _Event, b: _Event) -> bool:
+        kind = _pair_kind([a, b])
+        return likeness(a.signature, b.signature, noisy=kind == "clap") >= MIN_LIKENESS[kind]
+
+    def _counts(self, event: _Event) -> bool:
+        """Noise that only just crossed the threshold is neither a knock nor clatter."""
+        return event.peak_level >= self.pattern.threshold_db + LOUD_OVER_THRESHOLD_DB
 
     def _decide(self, f: int) -> list[Detection]:
         chain = self._armed
@@ -261,7 +290,7 @@ class Detector:
         for frame, level, owner in self._history:
             if frame >= start and owner not in ids and level >= loud:
                 return []  # something else was loud before, between or after the impulses
-        if any(e.id > last.id for e in self._events):
+        if any(e.id > last.id and self._counts(e) for e in self._events):
             return []
         self._opened_at = last.onset
-        return [Detection(last.onset_t, last.kind, min(e.score for e in chain))]
+        return [Detection(last.onset_t, _pair_kind(chain), min(e.score for e in chain))]
