@@ -52,3 +52,15 @@ def test_a_missing_config_file_says_how_to_make_one(tmp_path):
     data = tmp_path / "data"
     result = cli("run", "--simulate", "--config", str(tmp_path / "nowhere.toml"), "--data", str(data), data=data)
     assert result.returncode == 2 and "nowhere.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audio_that_cannot_start_leaves_the_daemon_running(tmp_path):
+    from daemon_harness import DaemonProcess
+
+    config = '[relay]\nwiring = "mic"\n[audio]\nenabled = true\ngate = true\ninput_device = "no such microphone"\n'
+    daemon = DaemonProcess(tmp_path / "d", config_text=config).start()
+    try:
+        assert daemon.status()["state"] == "live"
+        assert "running without it" in daemon.log.read_text()
+    finally:
+        daemon.stop()

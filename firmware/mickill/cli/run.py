@@ -145,8 +145,13 @@ def _start_audio(config, folder, log):
     section = config.extra.get("audio")
     if not section:
         return None
-    from ..audio import service
     from ..paths import socket_path
 
-    handle = service.start(config, socket_path(folder))
+    try:
+        from ..audio import service
+
+        handle = service.start(config, socket_path(folder))
+    except Exception as exc:  # no microphone or no PyAudio: the relay's owner carries on without
+        log.error("audio is configured but could not start (%s); running without it", exc)
+        return None
     return _Audio(handle) if handle is not None else None
