@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from audio_fixtures import (RATE, clatter, double_knock, knock, music, noise, place, rms,
-                            speech_track, stream)
+from audio_fixtures import (RATE, again, clatter, clink, double_knock, knock, knock_body, music, noise,
+                            place, rms, speech_track, stream)
 from mickill.audio.detector import Detector, Pattern
 
 
@@ -57,6 +57,34 @@ def test_single_knocks_and_a_triple_knock_do_not_open_for_good():
     assert kinds in ([], ["knock", "cancel"])
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_lone_pair_of_unlike_impulses_does_not_open_but_one_knock_repeated_does(seed):
+    """Quiet before and after, 400 ms apart, equally loud: only the sounds tell clatter from a knock."""
+    rng = np.random.default_rng(seed)
+    body, other = knock_body(rng), knock_body(rng)
+    other["f1"] = body["f1"] * (1.3 if body["f1"] < 300 else 0.7)   # another object, clearly
+    second = {0: knock(rng, body=other), 1: clink(rng)}[seed % 2]
+    unlike = noise(rng, 5) * 10 ** (-50 / 20)
+    reference = rms(unlike)
+    place(unlike, knock(rng, body=body), 2.0, 20, reference)
+    place(unlike, second, 2.4, 20, reference)
+    assert openings(stream(Detector(RATE), unlike)) == []
+    alike = noise(rng, 5) * 10 ** (-50 / 20)
+    place(alike, knock(rng, body=again(rng, body)), 2.0, 20, reference)
+    place(alike, knock(rng, body=again(rng, body)), 2.4, 20, reference)
+    assert [round(d.t, 2) for d, _ in openings(stream(Detector(RATE), alike))] == [2.4]
+
+
+@pytest.mark.parametrize("background", ["white", "pink", "brown"])
+def test_quiet_knocks_10_db_over_any_noise_colour_are_heard(background):
+    rng = np.random.default_rng(21)
+    hits = 0
+    for gap in (0.15, 0.3, 0.45, 0.6, 0.7):
+        x, second = double_knock(rng, seconds=3.5, gap=gap, level_db=10, background=background)
+        hits += any(abs(d.t - second) < 0.02 for d, _ in openings(stream(Detector(RATE), x)))
+    assert hits == 5
+
+
 def test_knocks_inside_ongoing_sound_do_not_open():
     rng = np.random.default_rng(4)
     x = noise(rng, 6) * 10 ** (-50 / 20)
@@ -81,10 +109,8 @@ def test_no_openings_in_speech_music_and_household_noise():
               "music": music(rng, 60) * 0.05 + background,
               "household": clatter(rng, 60)}
     for name, x in sounds.items():
-        found = stream(Detector(RATE), x)
-        lasting = [d for d, _ in found if d.kind != "cancel"]
-        cancels = [d for d, _ in found if d.kind == "cancel"]
-        assert len(lasting) - len(cancels) == 0, (name, found)
+        # an opening cancelled a moment later still let the mic hear: it counts
+        assert openings(stream(Detector(RATE), x)) == [], name
 
 
 def test_cost_is_under_10_ms_of_cpu_per_second_of_audio():

@@ -1,4 +1,5 @@
-"""The knock/clap detector: impulsive onsets against an adaptive noise floor, matched to a pattern.
+"""The knock/clap detector: impulsive onsets in any of nine bands against their noise floors,
+matched to a pattern of alike impulses.
 
 Streaming and pure: `Detector(rate, pattern).feed(samples)` returns the detections the new
 samples complete; nothing is kept beyond a bounded window of recent audio.
@@ -32,8 +33,9 @@ TAIL_BELOW_PEAK_DB = 20.0  # a decaying tail this far below the peak is not a ne
 ONSET_RISE_DB = 6.0        # a new event needs a rise, so a loud knock's tail starts nothing
 MAX_RISE_S = 0.02          # impulsive: reaches its peak (within 3 dB) this fast (16 ms windows)...
 MAX_DECAY_S = 0.2          # ...and falls away this fast (plucked notes and voices do not)
-LOUD_OVER_THRESHOLD_DB = 3.0   # quiet checks ignore noise that only just crosses the threshold
+LOUD_OVER_THRESHOLD_DB = 5.0   # quiet checks ignore noise that only just crosses the threshold
 LOUD_BELOW_PATTERN_DB = 20.0   # ...and sounds this far below the pattern's impulses
+GAP_SLACK_S = 0.01         # onsets are timed to a few ms: a gap on the limit must not fall either way
 SIMILAR_DB = 6.0           # a deliberate pattern repeats one sound; clatter varies in loudness...
 MIN_LIKENESS = {"knock": 0.75, "clap": 0.7}   # ...and in spectrum: one table rings alike twice;
                            # a clap's noise makes even one pair of hands less alike
@@ -257,7 +259,7 @@ class Detector:
             levels = [e.peak_level for e in chain]
             alike = (max(levels) - min(levels) <= SIMILAR_DB
                      and all(self._alike(a, b) for a, b in zip(chain, chain[1:])))
-            if alike and all(p.gap_min_s <= g <= p.gap_max_s for g in gaps):
+            if alike and all(p.gap_min_s - GAP_SLACK_S <= g <= p.gap_max_s + GAP_SLACK_S for g in gaps):
                 self._armed = chain
         return []
 
