@@ -194,7 +194,7 @@ def test_refused_by_fault_names_the_fault():
 
 def test_refused_by_untrusted_clock_except_for_the_button():
     code, msg = refusal(sit(MUTED, trusted=False), "web")
-    assert code == "clock" and "press the button" in msg
+    assert code == "clock" and "hold the button" in msg
     o = unmute(sit(MUTED, trusted=False), "button", None, DEFAULT_S)
     assert decide(sit(MUTED, o, trusted=False)).state == "live"
 

@@ -267,7 +267,7 @@ def unmute(s: Situation, source: str, duration_s: float | None, default_s: float
         raise Refused(
             "clock",
             "the clock is not trusted yet, so the mic stays cut; wait for time to synchronise "
-            "or press the button",
+            "or hold the button",
         )
     if s.schedule.locked and not button:
         raise Refused("locked", "locked: only the physical button can open this window")
