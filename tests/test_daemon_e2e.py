@@ -328,3 +328,12 @@ def test_slow_password_hashing_does_not_hold_up_the_loop(start_daemon):
     hashing = time.monotonic() - began
     # The status answers kept coming while the hashes were computed on the side.
     assert slowest < hashing / 3, (slowest, hashing)
+
+
+def test_ledger_says_when_nothing_was_recorded(start_daemon):
+    daemon = start_daemon()
+    now = datetime.now(timezone.utc)
+    answer = daemon.request("ledger", **{"from": (now - timedelta(days=3)).isoformat(),
+                                         "to": (now - timedelta(days=2)).isoformat()})
+    assert answer["state_before"] is None and answer["changes"] == []
+    assert [day["live_seconds"] for day in answer["days"]] == [0.0] * len(answer["days"])

@@ -169,7 +169,7 @@ class Operations:
         days = ledger.live_per_day(rows, state_before, start, end, zone) if end > start else []
         fmt = lambda moment: schedule.format_instant(moment, zone)  # noqa: E731
         return {"ok": True, "timezone": self.daemon.schedule.timezone,
-                "from": fmt(start), "to": fmt(end), "state_before": state_before or "muted",
+                "from": fmt(start), "to": fmt(end), "state_before": state_before,  # None: nothing recorded yet
                 "changes": [{"at": fmt(r.at), "state": r.state, "source": r.source, "reason": r.reason}
                             for r in rows],
                 "days": [{"date": d.date.isoformat(), "live_seconds": round(d.live_seconds, 3)}

@@ -37,8 +37,9 @@ def index():
     days = _span()
     zone, now, first, start, answer = _ledger(days)
     changes = answer.get("changes", [])
-    before = {"state": answer.get("state_before") or "muted", "source": "before this period"}
-    runs = timeline.runs(before, changes, start, now)
+    # Before the first record mickill was not running: that time is not drawn at all.
+    before = {"state": answer.get("state_before") or "unrecorded", "source": "before this period"}
+    runs = [run for run in timeline.runs(before, changes, start, now) if run["state"] != "unrecorded"]
     live = {entry["date"]: entry["live_seconds"] for entry in answer.get("days", [])}
     rows = [{"date": day, "pieces": timeline.pieces_of_day(runs, day, zone),
              "live_minutes": round(live.get(day.isoformat(), 0) / 60), "dst": clocks_change_on(day, zone)}

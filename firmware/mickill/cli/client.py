@@ -226,7 +226,9 @@ def cmd_ledger(args) -> int:
         print(f"  {day['date']}  {day['live_seconds'] / 60:7.1f} min")
     print("changes:")
     if not answer["changes"]:
-        print(f"  none; the mic was {'cut' if answer['state_before'] == 'muted' else 'live'} throughout")
+        before = answer["state_before"]
+        print("  none; " + ({"muted": "the mic was cut throughout", "live": "the mic was live throughout"}
+                            .get(before, "nothing was recorded in this period")))
     for change in answer["changes"]:
         word = "CUT " if change["state"] == "muted" else "LIVE"
         print(f"  {_when(change['at'])}  {word}  {change['source']}: {change['reason']}")
