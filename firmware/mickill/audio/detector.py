@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import HOP_S, SIGNATURE_N, BandAnalyzer, high_share, likeness, refine_onset, signature
+from .features import (HOP_S, SIGNATURE_N, BandAnalyzer, click_contrast, frame_power, high_share, likeness,
+                       refine_onset, ring_time, signature)
 
 MIN_FLOOR_DBFS = -80.0     # digital silence is not an infinitely quiet room
 REFINE_AFTER = 4           # frames after the onset frame where the refined onset may lie
@@ -40,6 +41,11 @@ SIMILAR_DB = 6.0           # a deliberate pattern repeats one sound; clatter var
 MIN_LIKENESS = {"knock": 0.75, "clap": 0.7}   # ...and in spectrum: one table rings alike twice;
                            # a clap's noise makes even one pair of hands less alike
 CLAP_HIGH_SHARE = 0.4      # a clap's cupped palms ring above 1 kHz; a table's body below
+CLICK_DB = 10.0            # a knuckle's click stands this far above what is around it above 2 kHz...
+CLICK_BELOW_BODY_DB = 20.0  # ...or, where the noise above 2 kHz would hide it, this far below the body
+CLAP_RING_S = (0.0034, 0.02)   # a clap's palms ring a few ms: a key's click dies sooner, a glass later
+RING_RATIO = 1.5           # one gesture repeated rings as long (a third apart at most); unlike ones vary
+RING_OVER_NOISE = 4.0      # a bin ahead of the onset this far above the noise is a previous sound's ring
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class Detection:
 
 class _Event:
     __slots__ = ("id", "onset", "onset_t", "peak", "peak_level", "band", "rise", "end", "impulsive",
-                 "kind", "score", "signature", "share")
+                 "kind", "score", "signature", "share", "click", "ring")
 
     def __init__(self, ident, frame, level, band):
         self.id = ident
@@ -80,6 +86,8 @@ class _Event:
         self.onset_t = 0.0
         self.signature = None
         self.share = 0.0          # of its energy above 1 kHz
+        self.ring = 0.0           # seconds: its power's mean time after the onset
+        self.click = False        # began with a sharp click above 2 kHz (or one could not show)
 
 
 def _pair_kind(events) -> str:
@@ -234,7 +242,19 @@ class Detector:
         rise_s = (event.rise or 0) * HOP_S
         decay_s = (event.end - event.peak) * HOP_S
         event.impulsive = rise_s <= MAX_RISE_S and decay_s <= MAX_DECAY_S
-        event.signature = signature(segment, self.rate, self._noise_psd)
+        ms = self.rate // 1000
+        ahead = self._samples(onset - 2 * ms - self._bands.window_n, onset - 2 * ms)
+        ring = None
+        if ahead is not None:
+            ring = frame_power(ahead)
+            ring = np.where(ring > RING_OVER_NOISE * self._noise_psd, ring, 0.0)
+        event.signature = signature(segment, self.rate, self._noise_psd, ring)
+        around = self._samples(onset - 30 * ms, onset + 80 * ms)
+        if around is not None:
+            event.ring = ring_time(around, self.rate, 30 * ms)
+        if around is not None:
+            contrast, body = click_contrast(around, self.rate, 30 * ms)
+            event.click = contrast >= min(CLICK_DB, body - CLICK_BELOW_BODY_DB)
         event.share = high_share(event.signature)
         event.kind = "clap" if event.share >= CLAP_HIGH_SHARE else "knock"
         margin = min(1.0, (event.peak_level - self.pattern.threshold_db) / 12.0)
@@ -266,6 +286,12 @@ class Detector:
     @staticmethod
     def _alike(a: _Event, b: _Event) -> bool:
         kind = _pair_kind([a, b])
+        if kind == "knock" and not (a.click and b.click):
+            return False   # a foot or a door thuds without a knuckle's click
+        if kind == "clap" and not all(CLAP_RING_S[0] <= e.ring <= CLAP_RING_S[1] for e in (a, b)):
+            return False
+        if max(a.ring, b.ring) > RING_RATIO * min(a.ring, b.ring):
+            return False
         return likeness(a.signature, b.signature, noisy=kind == "clap") >= MIN_LIKENESS[kind]
 
     def _counts(self, event: _Event) -> bool:

@@ -9,8 +9,10 @@ WINDOW = 256               # samples per band analysis at 16 kHz (16 ms): 62.5 H
 # under rumble, still stands out in its own band where a broadband level would hide it
 BAND_EDGES_HZ = (125, 250, 440, 700, 1000, 1500, 2500, 4000, 6250, 8000)
 SIGNATURE_N = 1024         # samples (64 ms at 16 kHz) of an impulse compared with its twin
-SIGNATURE_HZ = (125, 6000)
+SIGNATURE_HZ = (40, 6000)  # from 40 Hz, so thuds of unlike feet or doors differ in their low body
 SIGNATURE_SMOOTH = 5       # bins: a clap's noise excitation is random; its cavity shape is not
+BROAD_SMOOTH = 13          # bins (~200 Hz): averages a clap's noise down to its palms' resonance
+CLICK_HZ = (1600, 2000)    # the click is measured above this ramp: a table's body rings below it
 
 
 class BandAnalyzer:
@@ -49,6 +51,9 @@ class BandAnalyzer:
         used = np.concatenate((self._tail, data[: frames * self.hop]))
         self._tail = used[len(used) - (self.window_n - self.hop):]
         view = np.lib.stride_tricks.sliding_window_view(used, self.window_n)[:: self.hop][:frames]
+        # without its mean, a frame's slow drift (a microphone's DC, rumble) does not leak into
+        # the lowest bins, where it would hide a thud's body from the signatures' noise reference
+        view = view - view.mean(axis=1, keepdims=True)
         spectra = np.abs(np.fft.rfft(view * self.window, axis=1)) ** 2 / self.norm
         bands = np.add.reduceat(spectra[:, self.lo: self.hi], self.starts - self.lo, axis=1)
         return bands / np.diff(np.append(self.starts, self.hi)), spectra
@@ -76,45 +81,87 @@ def refine_onset(segment: np.ndarray, rate: int, band: tuple[float, float], nois
 class Signature:
     """What two impulses of one gesture share: the fine spectrum (a table's resonances), the
     third-octave envelope (a clap's cupped palms)."""
-    __slots__ = ("shape", "profile")
+    __slots__ = ("shape", "profile", "broad")
 
-    def __init__(self, shape, profile):
-        self.shape, self.profile = shape, profile
+    def __init__(self, shape, profile, broad):
+        self.shape, self.profile, self.broad = shape, profile, broad
 
 
-def signature(segment: np.ndarray, rate: int, noise_psd: np.ndarray) -> Signature | None:
-    """The impulse's spectrum above the noise; None if nothing stands above the noise.
-    `noise_psd` is per bin of a BandAnalyzer frame."""
+def frame_power(x: np.ndarray) -> np.ndarray:
+    """Per-bin power of one frame, scaled as BandAnalyzer scales its frames."""
+    window = np.hanning(len(x))
+    x = x - x.mean()
+    return np.abs(np.fft.rfft(x * window)) ** 2 / float(np.sum(window ** 2))
+
+
+def signature(segment: np.ndarray, rate: int, noise_psd: np.ndarray,
+              before: np.ndarray | None = None) -> Signature | None:
+    """The impulse's spectrum above the noise and above `before` (the per-bin power just ahead
+    of its onset, so the ring of a sound just before is not counted as its own); None if nothing
+    stands above them. `noise_psd` and `before` are per bin of a BandAnalyzer frame."""
     n = len(segment)
     taper = np.cos(np.linspace(0, np.pi / 2, n)) ** 2          # keep the attack, fade the ring
+    segment = segment - np.polyval(np.polyfit(np.arange(n), segment, 1), np.arange(n))   # drift
     power = np.abs(np.fft.rfft(segment * taper)) ** 2 / np.sum(taper ** 2)
     freqs = np.fft.rfftfreq(n, 1 / rate)
-    noise = np.interp(freqs, np.linspace(0, rate / 2, len(noise_psd)), noise_psd)
+    reference = noise_psd if before is None else np.maximum(noise_psd, before)
+    noise = np.interp(freqs, np.linspace(0, rate / 2, len(reference)), reference)
     excess_power = np.maximum(power - 1.5 * noise, 0.0)
     keep = (freqs >= SIGNATURE_HZ[0]) & (freqs <= SIGNATURE_HZ[1])
-    shape = np.convolve(np.sqrt(excess_power), np.ones(SIGNATURE_SMOOTH) / SIGNATURE_SMOOTH, mode="same")[keep]
+    amplitude = np.sqrt(excess_power)
+    shape = np.convolve(amplitude, np.ones(SIGNATURE_SMOOTH) / SIGNATURE_SMOOTH, mode="same")[keep]
     length = float(np.linalg.norm(shape))
     if length <= 0:
         return None
+    broad = np.convolve(amplitude, np.ones(BROAD_SMOOTH) / BROAD_SMOOTH, mode="same")[keep]
     band = np.floor(3 * np.log2(np.maximum(freqs[keep], 1) / SIGNATURE_HZ[0])).astype(int)
     thirds = np.bincount(band, weights=excess_power[keep])
     profile = 10 * np.log10(np.maximum(thirds, thirds.max() * 1e-3))
-    return Signature(shape / length, profile)
+    return Signature(shape / length, profile, broad / length)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation: a flat part both share (a click, a noise floor) does not count."""
+    a, b = a - a.mean(), b - b.mean()
+    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
 
 
 def likeness(a: Signature | None, b: Signature | None, noisy: bool = False) -> float:
     """0..1: how alike two impulses are (1: the same sound twice): the weaker of the fine
-    spectrum's cosine and the envelopes' correlation in dB. `noisy` (claps): the envelopes'
-    cosine instead, since a noise burst's fine detail differs even from the same hands."""
+    spectrum's and the third-octave envelopes' correlations. `noisy` (claps): the spectrum
+    smoothed to ~200 Hz instead of the fine one, since a noise burst's fine detail differs even
+    from the same hands while the palms' resonance does not."""
     if a is None or b is None or a.shape.shape != b.shape.shape:
         return 0.0
-    fine = float(np.dot(a.shape, b.shape))
     if noisy:
+        fine = float(np.dot(a.shape, b.shape))
         pa, pb = 10 ** (a.profile / 20), 10 ** (b.profile / 20)
+        envelope = float(np.dot(pa, pb) / max(float(np.linalg.norm(pa) * np.linalg.norm(pb)), 1e-12))
     else:
-        pa, pb = a.profile - a.profile.mean(), b.profile - b.profile.mean()
-    envelope = float(np.dot(pa, pb) / max(float(np.linalg.norm(pa) * np.linalg.norm(pb)), 1e-12))
+        fine, envelope = _correlation(a.shape, b.shape), _correlation(a.profile, b.profile)
     return float(np.clip(min(fine, envelope), 0.0, 1.0))
+
+
+def click_contrast(around: np.ndarray, rate: int, onset: int) -> tuple[float, float]:
+    """A knuckle's click: (the power above 2 kHz in the first ~4 ms from `onset` against the
+    larger of that power before the onset and 10-30 ms after it, in dB; the full-band power of
+    the first 10 ms against the power above 2 kHz before the onset, in dB: how loud a click
+    could show). `around` needs 24 ms before `onset` and 30 ms after."""
+    ms = rate / 1000
+    n = len(around)
+    spectrum = np.fft.rfft(around, 2 * n)
+    freqs = np.fft.rfftfreq(2 * n, 1 / rate)
+    ramp = np.clip((freqs - CLICK_HZ[0]) / (CLICK_HZ[1] - CLICK_HZ[0]), 0, 1)
+    high = np.fft.irfft(spectrum * np.sin(np.pi / 2 * ramp) ** 2, 2 * n)[:n] ** 2
+
+    def mean(x, start_ms, stop_ms):
+        return float(np.mean(x[int(onset + start_ms * ms): int(onset + stop_ms * ms)])) + 1e-30
+
+    click = mean(high, -1.5, 4)
+    before = mean(high, -24, -4)
+    contrast = 10 * np.log10(click / max(before, mean(high, 10, 30)))
+    body = 10 * np.log10(mean(around ** 2, 0, 10) / before)
+    return contrast, body
 
 
 def high_share(sig: Signature | None, above_hz: float = 1000.0) -> float:
@@ -125,3 +172,20 @@ def high_share(sig: Signature | None, above_hz: float = 1000.0) -> float:
     spacing = 16000 / SIGNATURE_N     # signature segments scale with the rate: fixed bin spacing
     freqs = (np.ceil(SIGNATURE_HZ[0] / spacing) + np.arange(len(shape))) * spacing
     return float(np.sum(shape[freqs > above_hz] ** 2))
+
+
+def ring_time(around: np.ndarray, rate: int, onset: int, above_hz: float = 100.0,
+              span_s: float = 0.08) -> float:
+    """How long an impulse rings, whatever its loudness: the mean time, weighted by power above
+    the noise, of its first `span_s` after `onset` (an exponential ring of amplitude time constant
+    tau gives tau / 2). Power above `above_hz` only, so slow drift and rumble do not count.
+    `around` needs 24 ms before `onset` and `span_s` after."""
+    n = len(around)
+    spectrum = np.fft.rfft(around, 2 * n)
+    freqs = np.fft.rfftfreq(2 * n, 1 / rate)
+    power = np.fft.irfft(spectrum * (freqs >= above_hz), 2 * n)[:n] ** 2
+    ms = rate / 1000
+    noise = float(np.mean(power[int(onset - 24 * ms): int(onset - 4 * ms)]))
+    excess = np.maximum(power[onset: onset + int(span_s * rate)] - noise, 0.0)
+    total = float(np.sum(excess))
+    return float(np.sum(np.arange(len(excess)) * excess) / total / rate) if total > 0 else span_s
