@@ -73,8 +73,8 @@ class DaemonProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"daemon exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
-                with Client(self.socket, "cli", timeout=2) as client:
-                    client.request("status")
+                with Client(self.socket, "web", timeout=2) as client:
+                    client.raw({"op": "status", "source": "web"})   # any answer means it is up
                 return self
             except DaemonUnavailable:
                 time.sleep(0.02)

@@ -292,6 +292,21 @@ def test_release_relay_command_drives_the_safe_state(tmp_path):
     assert result.returncode == 0 and "released (mic cut)" in result.stderr
 
 
+def test_release_after_a_crash_closes_the_live_period_in_the_ledger(tmp_path):
+    daemon = DaemonProcess(tmp_path / "d").start()
+    assert daemon.status()["state"] == "live"
+    daemon.kill()                                   # no clean stop: the ledger still says live
+    result = cli("release-relay", "--simulate", "--data", str(daemon.data), data=daemon.data)
+    assert result.returncode == 0
+    db = sqlite3.connect(daemon.data / "mickill.db")
+    rows = db.execute("SELECT state, source, reason FROM ledger ORDER BY id").fetchall()
+    assert rows[-1] == ("muted", "system", "relay released after mickill stopped")
+    db.close()
+    daemon.start()                                  # and the restart adds no second cut
+    assert [c["state"] for c in daemon.request("ledger")["changes"]] == ["live", "muted", "live"]
+    daemon.stop()
+
+
 def test_slow_password_hashing_does_not_hold_up_the_loop(start_daemon):
     import threading
 
@@ -337,3 +352,74 @@ def test_ledger_says_when_nothing_was_recorded(start_daemon):
                                          "to": (now - timedelta(days=2)).isoformat()})
     assert answer["state_before"] is None and answer["changes"] == []
     assert [day["live_seconds"] for day in answer["days"]] == [0.0] * len(answer["days"])
+
+
+def test_automation_may_not_rewrite_the_rules(start_daemon):
+    daemon = start_daemon()
+    for op, fields in (("schedule.set", {"toml": MUTED_BY_DEFAULT}),
+                       ("settings.set", {"settings": {"default_unmute_s": 600}}),
+                       ("fault.clear", {})):
+        for source in ("audio", "mqtt"):
+            answer = daemon.raw({"op": op, "source": source, **fields})
+            assert answer["error"] == "forbidden_source", (op, source, answer)
+    assert daemon.request("schedule.get")["schedule"]["default"] == "live"
+
+
+def test_a_new_schedule_cannot_open_a_locked_window_that_is_open(start_daemon):
+    daemon = start_daemon()
+    daemon.request("schedule.set", toml=LOCKED_ALL_DAY)
+    for source in ("cli", "web", "api"):
+        with pytest.raises(Refused) as refusal:
+            daemon.request("schedule.set", source=source, toml='timezone = "UTC"\n')
+        assert refusal.value.code == "locked" and "All day" in str(refusal.value)
+    disabled = LOCKED_ALL_DAY.replace("locked = true", "locked = true\nenabled = false")
+    with pytest.raises(Refused):
+        daemon.request("schedule.set", toml=disabled)
+    status = daemon.status()
+    assert (status["state"], status["locked"]) == ("muted", True)
+    # Changes that keep the open window locked are fine, even while it is open.
+    kept = LOCKED_ALL_DAY + '\n[[exception]]\nname = "Holiday"\nfrom = "2030-01-01"\nto = "2030-01-02"\nstate = "muted"\n'
+    daemon.request("schedule.set", toml=kept)
+    assert daemon.request("schedule.get")["schedule"]["exception"][0]["name"] == "Holiday"
+
+
+def test_a_setting_cannot_trust_an_untrusted_clock(start_daemon):
+    daemon = start_daemon(clock_policy="wait-sync")
+    with pytest.raises(Refused) as refusal:
+        daemon.request("settings.set", settings={"clock_policy": "trust"})
+    assert refusal.value.code == "clock"
+    assert daemon.status()["state"] == "muted"
+    daemon.request("settings.set", settings={"clock_policy": "wait-sync"})   # stricter: allowed
+
+
+def test_the_panels_user_may_speak_only_as_the_panel(tmp_path):
+    import getpass
+
+    config = f'[web]\nuser = "{getpass.getuser()}"\n'
+    daemon = DaemonProcess(tmp_path / "d", config_text=config).start()
+    try:
+        for source in ("cli", "audio", "mqtt"):
+            answer = daemon.raw({"op": "status", "source": source})
+            assert answer["error"] == "forbidden_source", answer
+        assert daemon.request("status", source="web")["ok"] is True
+        assert daemon.raw({"op": "auth.setup_code", "source": "cli"})["error"] == "forbidden_source"
+    finally:
+        daemon.stop()
+
+
+def test_a_clock_step_back_does_not_stretch_an_unmute(start_daemon):
+    daemon = start_daemon()
+    daemon.request("schedule.set", toml=MUTED_BY_DEFAULT)
+    daemon.request("unmute", **{"for": 900})
+    daemon.request("sim.clock", offset=-86400)
+    status = daemon.wait_for(lambda s: s["until"] is not None and s["until"] < datetime.now(timezone.utc).isoformat(),
+                             timeout=1.5)
+    until = datetime.fromisoformat(status["until"])
+    remaining = (until - (datetime.now(timezone.utc) - timedelta(days=1))).total_seconds()
+    assert status["state"] == "live" and 880 <= remaining <= 905
+
+
+def test_switch_to_auto_is_answered_once_it_counts(start_daemon):
+    daemon = start_daemon(kind="switch")
+    status = daemon.request("sim.switch", position="auto")
+    assert (status["switch"], status["state"]) == ("auto", "live")

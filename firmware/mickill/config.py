@@ -55,6 +55,9 @@ class ClockConfig:
 @dataclass(frozen=True)
 class WebConfig:
     bind: str = "127.0.0.1:8080"
+    # The system user the panel runs as. The daemon lets that user speak only as "web" or
+    # "api", so a compromised panel cannot pass itself off as the command line.
+    user: str = "mickill-web"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,9 @@ def _check_value(section: str, key: str, value, where: str):
             raise ConfigError(f"{where}: {name} must be an absolute path, got {value!r}")
     elif (section, key) == ("web", "bind"):
         _check_bind(value, f"{where}: {name}")
+    elif (section, key) == ("web", "user"):
+        if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", value):
+            raise ConfigError(f"{where}: {name} must be a system user name like \"mickill-web\", got {value!r}")
     return value
 
 

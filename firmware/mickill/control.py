@@ -10,6 +10,7 @@ import os
 import selectors
 import socket
 import stat
+import struct
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class Connection:
 
     def __init__(self, sock: socket.socket, now: float):
         self.sock = sock
+        self.uid = _peer_uid(sock)  # who is on the other end, as the kernel says
         self.inbox = bytearray()
         self.outbox = bytearray()
         self.last_seen = now
@@ -227,6 +229,14 @@ class ControlServer:
         for conn in list(self.connections.values()):
             if not conn.watching and not conn.waiting and now - conn.last_seen > IDLE_TIMEOUT_S:
                 self._drop(conn)
+
+
+def _peer_uid(sock: socket.socket) -> int | None:
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    return struct.unpack("3i", creds)[1]
 
 
 def _with_id(response: dict, request: dict) -> dict:

@@ -13,7 +13,7 @@ import selectors
 import sys
 import time
 from dataclasses import replace
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from . import policy, schedule
 from .button import PushButton, ToggleSwitch
@@ -86,8 +86,16 @@ class Daemon:
     # -- start and stop -------------------------------------------------------------------
 
     def _clock_policy(self) -> str:
-        chosen = self.settings.get("clock_policy") or self.config.clock.policy
+        return self.clock_policy_for(self.settings.get("clock_policy"))
+
+    def clock_policy_for(self, setting: str | None) -> str:
+        """The policy in force for a `clock_policy` setting (None: the config file's)."""
+        chosen = setting or self.config.clock.policy
         return chosen or ("trust" if self.simulated else "wait-sync")
+
+    @property
+    def clock_trusted(self) -> bool:
+        return self._clock_trusted
 
     def _load_schedule(self) -> schedule.Schedule:
         text = self.store.schedule_text()
@@ -129,7 +137,7 @@ class Daemon:
         # A GPIO callback thread must get the interpreter within a fraction of a millisecond,
         # even while this loop is busy answering clients (the default hand-over is 5 ms).
         sys.setswitchinterval(GIL_SWITCH_S)
-        self.operations = Operations(self)
+        self.operations = Operations(self, panel_uid=_uid_of(self.config.web.user))
         self.server = ControlServer(socket_path(self.data_dir), self.operations.handle, self.selector)
         self.hardware.on_control_edge(self._on_control_edge)
         if self.config.sense.pin is not None:
@@ -263,6 +271,13 @@ class Daemon:
         if jump is not None:
             log.warning("the wall clock jumped by %+.1f s; re-evaluating", jump)
             self.store.record_event(self.clock.now(), "clock.jump", {"seconds": round(jump, 3)})
+            if self.override is not None and self.override.kind == "unmute":
+                # An unmute is a length of time: keep what is left of it, whichever way the
+                # clock moved, so a step back cannot stretch it past its limit.
+                moved = timedelta(seconds=jump)
+                self.override = replace(self.override, since=self.override.since + moved,
+                                        until=self.override.until + moved)
+                self._save_override(self.override)
         trusted = self.trust.trusted()
         if trusted != self._clock_trusted:
             self._clock_trusted = trusted
@@ -308,13 +323,20 @@ class Daemon:
         live = decision.state == "live"
         if live and self._fast_cut_pending:
             return  # a button edge cut the mic and its event is still queued: let it decide
+        if live:
+            self._record(decision, now)   # written before the mic opens: no live time unrecorded
         if self.hardware.relay_live != live:
             self.hardware.set_relay(live)
             self._check_sense(time.monotonic())
+        if not live:
+            self._record(decision, now)   # written after the cut: a cut never waits for a disk
+
+    def _record(self, decision: policy.Decision, now):
         if decision.state != self.recorded_state:
             self.store.record_change(now, decision.state, decision.source, decision.reason)
             self.recorded_state = decision.state
-            log.info("mic %s (%s: %s)", "LIVE" if live else "CUT", decision.source, decision.reason)
+            log.info("mic %s (%s: %s)", "LIVE" if decision.state == "live" else "CUT",
+                     decision.source, decision.reason)
 
     def _update_led(self):
         if self.fault:
@@ -453,6 +475,15 @@ class Daemon:
             "timezone": self.schedule.timezone,
             "override": override,
         }
+
+
+def _uid_of(user: str) -> int | None:
+    import pwd
+
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None  # no such user here (a laptop): the panel runs as its owner
 
 
 def local_timezone() -> str:

@@ -14,6 +14,10 @@ from .errors import MickillError, Refused, ScheduleError
 log = logging.getLogger("mickill")
 
 FORBIDDEN_SOURCES = frozenset({"button", "switch", "schedule", "system"})
+PERSON_SOURCES = frozenset({"cli", "web", "api"})   # a logged-in person, not automation
+PANEL_SOURCES = frozenset({"web", "api"})           # all the panel's own user may claim
+# Operations that change what mickill does or who may use it: a person's, never automation's.
+PERSON_OPS = frozenset({"schedule.set", "settings.set", "fault.clear"})
 MAX_RANGE = timedelta(days=400)
 SETTINGS_RANGES = {"default_unmute_s": (60, policy.MAX_UNMUTE_S), "hold_s": (0.5, 10.0)}
 CLOCK_POLICIES = ("wait-sync", "trust")
@@ -35,8 +39,9 @@ def _seconds(request: dict, key: str, required: bool = False) -> float | None:
 
 
 class Operations:
-    def __init__(self, daemon):
+    def __init__(self, daemon, panel_uid: int | None = None):
         self.daemon = daemon
+        self.panel_uid = panel_uid
         self.table = {
             "status": self.status, "watch": self.watch,
             "mute": self.mute, "unmute": self.unmute,
@@ -62,6 +67,11 @@ class Operations:
         if source not in policy.CLIENT_SOURCES:
             allowed = ", ".join(sorted(policy.CLIENT_SOURCES))
             return error("bad_request", f"unknown source '{source}': use one of {allowed}")
+        if self.panel_uid is not None and getattr(conn, "uid", None) == self.panel_uid \
+                and source not in PANEL_SOURCES:
+            return error("forbidden_source", f"the web panel's user may not speak as '{source}'")
+        if op in PERSON_OPS and source not in PERSON_SOURCES:
+            return error("forbidden_source", f"'{op}' is for a person (cli, web, api), not '{source}'")
         handler = self.table.get(op)
         if handler is None and op.startswith(("auth.", "token.")):
             handler = self.accounts
@@ -77,6 +87,8 @@ class Operations:
             return error("invalid", str(exc), entry=exc.entry, field=exc.field)
         except MickillError as exc:
             return error("bad_request", str(exc))
+        except OverflowError:
+            return error("bad_request", "a time or duration in the request is out of range")
         except Exception:  # a bug must not take the relay's owner down with it
             log.exception("request %r failed", op)
             return error("internal", f"'{op}' failed inside the daemon; see its log")
@@ -123,7 +135,18 @@ class Operations:
         return {"ok": True, "schedule": schedule.to_document(current), "toml": schedule.dumps(current)}
 
     def schedule_set(self, conn, request):
-        self.daemon.set_schedule(self._document(request))
+        new = self._document(request)
+        now = self.daemon.clock.now()
+        before = schedule.evaluate(self.daemon.schedule, now)
+        if before.state == "muted" and before.locked:
+            after = schedule.evaluate(new, now)
+            if not (after.state == "muted" and after.locked):
+                # Rewriting the schedule would be a way round the lock: only the button opens it.
+                ends = schedule.format_instant(before.until, self.daemon.schedule.zone) if before.until else "never"
+                raise Refused("locked", f"locked: {before.reason} is open until {ends} and this schedule "
+                                        "would open it now; only the physical button can do that. "
+                                        "Keep that window in the schedule, or save it after the window ends")
+        self.daemon.set_schedule(new)
         self.daemon.store.record_event(self.daemon.clock.now(), "schedule.saved", {"source": request["source"]})
         return self.daemon.status()
 
@@ -204,6 +227,10 @@ class Operations:
                 if value is not None and value not in CLOCK_POLICIES:
                     return error("invalid", "setting 'clock_policy' must be 'wait-sync', 'trust' or null",
                                  entry="settings", field=key)
+                if not self.daemon.clock_trusted and self.daemon.clock_policy_for(value) == "trust":
+                    raise Refused("clock", "the clock is not trusted now; trusting it by a setting would apply "
+                                           "the schedule on an unknown time. Wait for synchronisation, or set "
+                                           "[clock] policy in the config file and restart")
             else:
                 known = ", ".join(sorted([*SETTINGS_RANGES, "clock_policy"]))
                 return error("invalid", f"unknown setting '{key}': known settings are {known}",
@@ -267,7 +294,12 @@ class Operations:
         if self.daemon.switch is None:
             raise BadRequest("the control is a push button; set [control] kind = \"switch\" to use a switch")
         self._world().set_switch(position)
-        return self._settled()
+        if position == "cut":
+            return self._settled()         # a flip to cut acts on its first edge
+        # A flip to auto counts once the contacts have been still for the debounce time.
+        settle_s = self.daemon.config.control.debounce_ms / 1000 + 0.01
+        self.daemon.add_timer(settle_s, lambda: self.daemon.server.reply(conn, self._settled(), request))
+        return None
 
     def sim_sense_fault(self, conn, request):
         if not isinstance(request.get("on"), bool):

@@ -7,6 +7,7 @@ Command modules import heavy things inside their functions so that `mickill plan
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import DaemonUnavailable, MickillError, Refused
@@ -54,6 +55,13 @@ def main(argv=None) -> int:
     except MickillError as error:
         print(f"mickill: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OverflowError:
+        print("mickill: a date, time or duration is out of range", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (mickill status | head): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
 
