@@ -13,7 +13,8 @@ def register(subparsers):
     detect = commands.add_parser("detect", help="find double knocks and claps in a WAV file")
     detect.add_argument("file", metavar="FILE.wav")
     detect.add_argument("--json", action="store_true", help="one JSON object per detection")
-    detect.add_argument("--threshold-db", type=float, default=None, help="onset threshold over the noise floor")
+    detect.add_argument("--threshold-db", type=_threshold_db, default=None,
+                        help="how far above the room's noise a knock must be, 3..40 dB")
     detect.set_defaults(func=detect_command)
     for name, func, text in (("listen", listen_command, "show the input level and detections (Ctrl-C ends)"),
                              ("run", run_command, "run the gate and masking against a running daemon")):
@@ -22,6 +23,19 @@ def register(subparsers):
         parser.add_argument("--data", metavar="DIR", help="the daemon's data folder")
         parser.add_argument("--seconds", type=float, default=None, help="stop after this long")
         parser.set_defaults(func=func)
+
+
+def _threshold_db(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 3 <= value <= 40:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected decibels from 3 to 40, not {text!r}")
+    return value
 
 
 def _audio_config(args):
@@ -39,9 +53,14 @@ def _audio_config(args):
 def devices_command(args) -> int:
     from ..audio.sources import list_devices
 
-    for d in list_devices():
+    found = list_devices()
+    for d in found:
         rates = ", ".join(str(r) for r in d["rates"]) or "none at 16-bit mono"
         print(f"{d['index']:3}  {d['name']}  (in {d['inputs']}, out {d['outputs']}; rates {rates})")
+    if not found:
+        print("mickill: no sound devices found: plug in a USB microphone (and a speaker for masking "
+              "noise), then run this again", file=sys.stderr)
+        return 1
     return 0
 
 
