@@ -157,19 +157,30 @@ def test_the_wiring_checks_keep_off_the_pins_while_the_daemon_runs(start_daemon,
 
 class _Panel(http.server.BaseHTTPRequestHandler):
     code = 200
+    body = b"<title>mickill</title>"
+    location = "/login"
 
     def do_GET(self):
         self.send_response(self.code)
-        self.send_header("Content-Length", "0")
+        if 300 <= self.code < 400:
+            self.send_header("Location", self.location)
+        self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
+        self.wfile.write(self.body)
 
     def log_message(self, *args):
         pass
 
 
-@pytest.mark.parametrize("code,status", [(200, PASS), (302, PASS), (503, PASS), (500, WARN), (404, WARN)])
-def test_the_panel_check_reads_a_real_http_answer(code, status):
-    handler = type("Handler", (_Panel,), {"code": code})
+@pytest.mark.parametrize("code,status,body,location", [
+    (200, PASS, b"<h1>mickill</h1>", ""), (302, PASS, b"", "/login"), (302, PASS, b"", "http://pi:8080/setup"),
+    (503, PASS, b"the mickill controller is not running", ""), (500, WARN, b"mickill", ""),
+    (404, WARN, b"mickill", ""),
+    # Something else on the port: another web server is not the panel.
+    (200, WARN, b"<h1>Directory listing for /</h1>", ""), (302, WARN, b"", "/index.html"),
+])
+def test_the_panel_check_reads_a_real_http_answer(code, status, body, location):
+    handler = type("Handler", (_Panel,), {"code": code, "body": body, "location": location})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -252,3 +263,21 @@ def test_the_cli_fails_on_a_bad_config_and_rejects_a_bad_timeout(tmp_path, confi
     assert result.returncode == 1 and "FAIL  config" in result.stdout and "relay.wiring" in result.stdout
     bad = run_cli("--button-timeout", "0")
     assert bad.returncode == 2 and "--button-timeout" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_relay_test_is_recorded_in_the_ledger(tmp_path, config_file):
+    from datetime import datetime, timedelta, timezone
+
+    from mickill.store import Store
+
+    data = tmp_path / "d"
+    data.mkdir()
+    Store(data / "mickill.db").close()          # a daemon ran here before (and is stopped now)
+    path = config_file(f"[web]\nbind = \"127.0.0.1:{free_port()}\"\n")
+    result = run_cli("--simulate", "--click", "--config", str(path), "--data", str(data))
+    assert result.returncode == 0
+    with Store(data / "mickill.db") as store:
+        now = datetime.now(timezone.utc)
+        rows = store.changes(now - timedelta(minutes=5), now + timedelta(seconds=1))
+    assert [(r.state, r.source) for r in rows] == [("live", "doctor"), ("muted", "doctor")]
+    assert rows[1].at > rows[0].at

@@ -200,19 +200,30 @@ def panel_address(bind: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _is_mickill_panel(code: int, location: str, body: bytes) -> bool:
+    """The panel sends a visitor to its login or setup page, or shows pages that name it."""
+    if 300 <= code < 400:
+        return location.rstrip("/").rsplit("/", 1)[-1] in ("login", "setup")
+    return b"mickill" in body.lower()
+
+
 def check_panel(bind: str, wiring_test: bool, timeout: float = 2.0) -> Check:
     host, port = panel_address(bind)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request("GET", "/")
-        code = connection.getresponse().status
+        response = connection.getresponse()
+        code, location, body = response.status, response.getheader("Location", ""), response.read(65536)
     except (OSError, http.client.HTTPException) as error:
         status = WARN if wiring_test else FAIL
         return Check("web panel", status, f"not answering at {url} ({error})",
                      "start it: sudo systemctl start mickill-web; check [web] bind in the config")
     finally:
         connection.close()
+    if not _is_mickill_panel(code, location, body):
+        return Check("web panel", WARN, f"something answers at {url} (HTTP {code}) but it is not the mickill panel",
+                     "check [web] bind in the config and what else listens on that port (ss -ltnp)")
     if 200 <= code < 400 or code in PANEL_ANSWERING:
         return Check("web panel", PASS, f"answering at {url} (HTTP {code})")
     return Check("web panel", WARN, f"answering at {url} with HTTP {code}",
@@ -316,7 +327,15 @@ def _wiring_checks(options, config, factory, running, announce, prepare) -> list
     try:
         checks = []
         if options.click:
-            checks.append(check_relay(devices))
+            # The test closes the relay for a moment: the ledger must say so (written first).
+            ledger = _ledger_for(options)
+            _record(ledger, "live", "relay test (mickill doctor --click)")
+            try:
+                checks.append(check_relay(devices))
+            finally:
+                _record(ledger, "muted", "relay test over")
+                if ledger is not None:
+                    ledger.close()
         if options.button:
             checks.append(check_control(devices, config.control.kind, config.control.pin,
                                         config.control.debounce_ms, options.button_timeout, announce=announce))
@@ -325,6 +344,25 @@ def _wiring_checks(options, config, factory, running, announce, prepare) -> list
         if cleanup:
             cleanup()
         devices.close()
+
+
+def _ledger_for(options: Options):
+    """The daemon's store, to record the relay test in its ledger; None without a database."""
+    from .paths import data_dir, database_path
+    from .store import Store
+
+    path = database_path(data_dir(options.data_dir, options.env))
+    try:
+        return Store(path) if path.exists() else None
+    except MickillError:
+        return None
+
+
+def _record(store, state: str, reason: str) -> None:
+    if store is not None:
+        from datetime import datetime, timezone
+
+        store.record_change(datetime.now(timezone.utc), state, "doctor", reason)
 
 
 def failed(checks: list[Check]) -> bool:
