@@ -194,6 +194,12 @@ def clink(rng, rate=RATE) -> np.ndarray:
     return x / np.max(np.abs(x))
 
 
+def typing_click(rng, rate=RATE) -> np.ndarray:
+    """One key struck: a clink's first 20 ms, dying within a few ms (unit peak)."""
+    n = int(0.02 * rate)
+    return clink(rng)[:n] * np.exp(-np.arange(n) / rate / 0.004)
+
+
 def household_impulse(rng) -> np.ndarray:
     """Any one of the home's sharp sounds, each from a different object or hand."""
     pick = rng.random()
@@ -239,8 +245,7 @@ def clatter(rng, seconds, background_dbfs=-50.0, rate=RATE) -> np.ndarray:
         else:                                    # typing: small clicks, irregular
             level = rng.uniform(10, 25)
             for _ in range(rng.integers(5, 40)):
-                click = clink(rng)[: int(0.02 * rate)] * np.exp(-np.arange(int(0.02 * rate)) / rate / 0.004)
-                place(x, click, at, level + rng.uniform(-4, 4), reference)
+                place(x, typing_click(rng, rate), at, level + rng.uniform(-4, 4), reference)
                 at += rng.uniform(0.08, 0.35)
         at += rng.uniform(1.5, 8)
     return x

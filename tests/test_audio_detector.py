@@ -5,9 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from audio_fixtures import (RATE, again, clatter, clink, double_knock, knock, knock_body, music, noise,
-                            place, rms, speech_track, stream)
+from audio_fixtures import (RATE, again, clap, clap_hands, clatter, clink, double_knock, knock, knock_body, music,
+                            noise, place, rms, speech_track, stream, thud, typing_click)
 from mickill.audio.detector import Detector, Pattern
+from mickill.audio.features import click_contrast, ring_time
 
 
 def openings(found):
@@ -73,6 +74,70 @@ def test_a_lone_pair_of_unlike_impulses_does_not_open_but_one_knock_repeated_doe
     place(alike, knock(rng, body=again(rng, body)), 2.0, 20, reference)
     place(alike, knock(rng, body=again(rng, body)), 2.4, 20, reference)
     assert [round(d.t, 2) for d, _ in openings(stream(Detector(RATE), alike))] == [2.4]
+
+
+def quiet_room(rng, seconds=5.0, colour="brown"):
+    x = noise(rng, seconds, colour) * 10 ** (-50 / 20)
+    return x, rms(x)
+
+
+@pytest.mark.parametrize("level", [15, 30])
+def test_one_thud_repeated_does_not_open_for_it_has_no_click(level):
+    """The same foot or door twice is as alike as a double knock, but no knuckle clicks."""
+    rng = np.random.default_rng(level)
+    for freq, tau, attack in ((80, 0.04, 0.004), (140, 0.025, 0.002), (60, 0.08, 0.01)):
+        x, reference = quiet_room(rng)
+        for at in (2.0, 2.45):
+            place(x, thud(rng, freq, tau, attack), at, level, reference)
+        assert openings(stream(Detector(RATE), x)) == [], (freq, tau)
+
+
+def test_typing_does_not_open():
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        x, reference = quiet_room(rng, 6.0)
+        at = 1.5
+        while at < 4.5:
+            place(x, typing_click(rng), at, rng.uniform(10, 25), reference)
+            at += rng.uniform(0.2, 0.35)       # every gap inside the pattern's
+        assert openings(stream(Detector(RATE), x)) == []
+
+
+def test_claps_of_unlike_ring_time_do_not_open():
+    rng = np.random.default_rng(12)
+    for tau in (0.006, 0.009):
+        hands = clap_hands(rng)
+        x, reference = quiet_room(rng)
+        place(x, clap(rng, hands={**hands, "tau": tau}), 2.0, 20, reference)
+        place(x, clap(rng, hands={**hands, "tau": 2.2 * tau}), 2.4, 20, reference)
+        assert openings(stream(Detector(RATE), x)) == []
+
+
+def test_a_knock_has_a_click_and_a_thud_has_none_at_any_loudness():
+    rng = np.random.default_rng(6)
+    for level in (15, 35):
+        x, reference = quiet_room(rng, 1.0)
+        place(x, knock(rng), 0.5, level, reference)
+        contrast, body = click_contrast(x[7520:8800], RATE, 480)
+        assert contrast >= 20 and body >= 40
+        y, _ = quiet_room(rng, 1.0)
+        place(y, thud(rng, 90, 0.03, 0.003), 0.5, level, reference)
+        contrast, body = click_contrast(y[7520:8800], RATE, 480)
+        assert contrast < 8 and body >= 40
+
+
+@pytest.mark.parametrize("tau", [0.005, 0.01, 0.02])
+def test_ring_time_is_half_the_amplitude_decay_and_independent_of_loudness(tau):
+    rng = np.random.default_rng(2)
+    t = np.arange(int(0.45 * RATE)) / RATE
+    ring = rng.normal(0, 1, len(t)) * np.exp(-t / tau)
+    measured = []
+    for scale in (0.01, 0.3):
+        x = rng.normal(0, 1e-4, int(0.5 * RATE))
+        x[800:] += scale * ring[: len(x) - 800]
+        measured.append(ring_time(x, RATE, 800, noise_power=1e-8))
+    assert measured[0] == pytest.approx(tau / 2, rel=0.4)     # one short burst of noise: a rough measure
+    assert measured[1] == pytest.approx(measured[0], rel=0.1)
 
 
 @pytest.mark.parametrize("background", ["white", "pink", "brown"])

@@ -38,13 +38,17 @@ LOUD_OVER_THRESHOLD_DB = 5.0   # quiet checks ignore noise that only just crosse
 LOUD_BELOW_PATTERN_DB = 20.0   # ...and sounds this far below the pattern's impulses
 GAP_SLACK_S = 0.01         # onsets are timed to a few ms: a gap on the limit must not fall either way
 SIMILAR_DB = 6.0           # a deliberate pattern repeats one sound; clatter varies in loudness...
-MIN_LIKENESS = {"knock": 0.75, "clap": 0.7}   # ...and in spectrum: one table rings alike twice;
-                           # a clap's noise makes even one pair of hands less alike
+# ...and in spectrum: one table rings at the same resonances twice (fine spectra correlate
+# closely), while a clap's noise makes even one pair of hands alike only in overall shape
+MIN_FINE = {"knock": 0.9, "clap": 0.6}
+MIN_ENVELOPE = {"knock": 0.75, "clap": 0.7}
 CLAP_HIGH_SHARE = 0.4      # a clap's cupped palms ring above 1 kHz; a table's body below
+KIND_MARGIN = 0.1
 CLICK_DB = 10.0            # a knuckle's click stands this far above what is around it above 2 kHz...
 CLICK_BELOW_BODY_DB = 20.0  # ...or, where the noise above 2 kHz would hide it, this far below the body
-CLAP_RING_S = (0.0034, 0.02)   # a clap's palms ring a few ms: a key's click dies sooner, a glass later
-RING_RATIO = 1.5           # one gesture repeated rings as long (a third apart at most); unlike ones vary
+CLAP_RING_S = (0.0032, 0.02)   # a clap's palms ring a few ms: a key's click dies sooner, a glass later
+RING_RATIO = {"knock": 1.4, "clap": 1.5}   # one gesture repeated rings as long; unlike ones vary
+                           # (a clap's noise makes its ring time the less certain)
 RING_OVER_NOISE = 4.0      # a bin ahead of the onset this far above the noise is a previous sound's ring
 
 
@@ -90,9 +94,13 @@ class _Event:
         self.click = False        # began with a sharp click above 2 kHz (or one could not show)
 
 
-def _pair_kind(events) -> str:
-    """A pattern's kind from all its impulses: one alone can sit near the line."""
-    return "clap" if np.mean([e.share for e in events]) >= CLAP_HIGH_SHARE else "knock"
+def _kinds(events) -> list[str]:
+    """What a pattern may be, from all its impulses' share above 1 kHz (one alone can sit near
+    the line): near the line, noise can hide a clap's highs, so both rules are tried."""
+    share = float(np.mean([e.share for e in events]))
+    if abs(share - CLAP_HIGH_SHARE) <= KIND_MARGIN:
+        return ["knock", "clap"]
+    return ["clap"] if share >= CLAP_HIGH_SHARE else ["knock"]
 
 
 class Detector:
@@ -116,7 +124,7 @@ class Detector:
         self._ended: list[_Event] = []             # ended, awaiting the rest of their signature
         self._signature_n = SIGNATURE_N * sample_rate // 16000
         self._next_id = 0
-        self._armed: list[_Event] | None = None   # a pattern awaiting its quiet-after decision
+        self._armed: tuple[list[_Event], str] | None = None   # a pattern awaiting its quiet-after decision
         self._opened_at: int | None = None        # last impulse's frame of an emitted pattern
 
     # -- streaming ----------------------------------------------------------------------
@@ -249,9 +257,10 @@ class Detector:
             ring = frame_power(ahead)
             ring = np.where(ring > RING_OVER_NOISE * self._noise_psd, ring, 0.0)
         event.signature = signature(segment, self.rate, self._noise_psd, ring)
-        around = self._samples(onset - 30 * ms, onset + 80 * ms)
+        around = self._samples(onset - 30 * ms, onset + 55 * ms)
         if around is not None:
-            event.ring = ring_time(around, self.rate, 30 * ms)
+            noise_power = self._band_noise_rms((100.0, self.rate / 2)) ** 2
+            event.ring = ring_time(around, self.rate, 30 * ms, noise_power)
         if around is not None:
             contrast, body = click_contrast(around, self.rate, 30 * ms)
             event.click = contrast >= min(CLICK_DB, body - CLICK_BELOW_BODY_DB)
@@ -277,31 +286,32 @@ class Detector:
         if len(chain) == p.count and all(e.impulsive for e in chain):
             gaps = [(b.onset_t - a.onset_t) for a, b in zip(chain, chain[1:])]
             levels = [e.peak_level for e in chain]
-            alike = (max(levels) - min(levels) <= SIMILAR_DB
-                     and all(self._alike(a, b) for a, b in zip(chain, chain[1:])))
-            if alike and all(p.gap_min_s - GAP_SLACK_S <= g <= p.gap_max_s + GAP_SLACK_S for g in gaps):
-                self._armed = chain
+            kind = next((k for k in _kinds(chain) if all(self._alike(a, b, k) for a, b in zip(chain, chain[1:]))),
+                        None)
+            if (kind and max(levels) - min(levels) <= SIMILAR_DB
+                    and all(p.gap_min_s - GAP_SLACK_S <= g <= p.gap_max_s + GAP_SLACK_S for g in gaps)):
+                self._armed = chain, kind
         return []
 
     @staticmethod
-    def _alike(a: _Event, b: _Event) -> bool:
-        kind = _pair_kind([a, b])
+    def _alike(a: _Event, b: _Event, kind: str) -> bool:
         if kind == "knock" and not (a.click and b.click):
             return False   # a foot or a door thuds without a knuckle's click
         if kind == "clap" and not all(CLAP_RING_S[0] <= e.ring <= CLAP_RING_S[1] for e in (a, b)):
             return False
-        if max(a.ring, b.ring) > RING_RATIO * min(a.ring, b.ring):
+        if max(a.ring, b.ring) > RING_RATIO[kind] * min(a.ring, b.ring):
             return False
-        return likeness(a.signature, b.signature, noisy=kind == "clap") >= MIN_LIKENESS[kind]
+        fine, envelope = likeness(a.signature, b.signature, noisy=kind == "clap")
+        return fine >= MIN_FINE[kind] and envelope >= MIN_ENVELOPE[kind]
 
     def _counts(self, event: _Event) -> bool:
         """Noise that only just crossed the threshold is neither a knock nor clatter."""
         return event.peak_level >= self.pattern.threshold_db + LOUD_OVER_THRESHOLD_DB
 
     def _decide(self, f: int) -> list[Detection]:
-        chain = self._armed
-        if chain is None:
+        if self._armed is None:
             return []
+        chain, kind = self._armed
         p = self.pattern
         last = chain[-1]
         if (f - last.onset) * HOP_S < p.quiet_after_s:
@@ -321,4 +331,4 @@ class Detector:
         if any(e.id > last.id and self._counts(e) for e in self._events):
             return []
         self._opened_at = last.onset
-        return [Detection(last.onset_t, _pair_kind(chain), min(e.score for e in chain))]
+        return [Detection(last.onset_t, kind, min(e.score for e in chain))]

@@ -11,7 +11,7 @@ BAND_EDGES_HZ = (125, 250, 440, 700, 1000, 1500, 2500, 4000, 6250, 8000)
 SIGNATURE_N = 1024         # samples (64 ms at 16 kHz) of an impulse compared with its twin
 SIGNATURE_HZ = (40, 6000)  # from 40 Hz, so thuds of unlike feet or doors differ in their low body
 SIGNATURE_SMOOTH = 5       # bins: a clap's noise excitation is random; its cavity shape is not
-BROAD_SMOOTH = 13          # bins (~200 Hz): averages a clap's noise down to its palms' resonance
+PROFILE_HZ = 100           # third-octave envelopes from here: lower thirds hold a bin or two
 CLICK_HZ = (1600, 2000)    # the click is measured above this ramp: a table's body rings below it
 
 
@@ -81,10 +81,10 @@ def refine_onset(segment: np.ndarray, rate: int, band: tuple[float, float], nois
 class Signature:
     """What two impulses of one gesture share: the fine spectrum (a table's resonances), the
     third-octave envelope (a clap's cupped palms)."""
-    __slots__ = ("shape", "profile", "broad")
+    __slots__ = ("shape", "profile")
 
-    def __init__(self, shape, profile, broad):
-        self.shape, self.profile, self.broad = shape, profile, broad
+    def __init__(self, shape, profile):
+        self.shape, self.profile = shape, profile
 
 
 def frame_power(x: np.ndarray) -> np.ndarray:
@@ -113,11 +113,11 @@ def signature(segment: np.ndarray, rate: int, noise_psd: np.ndarray,
     length = float(np.linalg.norm(shape))
     if length <= 0:
         return None
-    broad = np.convolve(amplitude, np.ones(BROAD_SMOOTH) / BROAD_SMOOTH, mode="same")[keep]
-    band = np.floor(3 * np.log2(np.maximum(freqs[keep], 1) / SIGNATURE_HZ[0])).astype(int)
-    thirds = np.bincount(band, weights=excess_power[keep])
+    thirds_from = freqs[keep] >= PROFILE_HZ
+    band = np.floor(3 * np.log2(freqs[keep][thirds_from] / PROFILE_HZ)).astype(int)
+    thirds = np.bincount(band, weights=excess_power[keep][thirds_from])
     profile = 10 * np.log10(np.maximum(thirds, thirds.max() * 1e-3))
-    return Signature(shape / length, profile, broad / length)
+    return Signature(shape / length, profile)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -126,20 +126,20 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
 
 
-def likeness(a: Signature | None, b: Signature | None, noisy: bool = False) -> float:
-    """0..1: how alike two impulses are (1: the same sound twice): the weaker of the fine
-    spectrum's and the third-octave envelopes' correlations. `noisy` (claps): the spectrum
-    smoothed to ~200 Hz instead of the fine one, since a noise burst's fine detail differs even
-    from the same hands while the palms' resonance does not."""
+def likeness(a: Signature | None, b: Signature | None, noisy: bool = False) -> tuple[float, float]:
+    """How alike two impulses are, (fine, envelope), each at most 1 (the same sound twice): the
+    fine spectra's and the third-octave envelopes' correlations, so a flat part both share (a
+    click, a noise floor) does not count. `noisy` (claps): cosines instead, since a noise burst's
+    fine detail differs even from the same hands and only its overall shape repeats."""
     if a is None or b is None or a.shape.shape != b.shape.shape:
-        return 0.0
+        return 0.0, 0.0
     if noisy:
-        fine = float(np.dot(a.shape, b.shape))
         pa, pb = 10 ** (a.profile / 20), 10 ** (b.profile / 20)
+        fine = float(np.dot(a.shape, b.shape))
         envelope = float(np.dot(pa, pb) / max(float(np.linalg.norm(pa) * np.linalg.norm(pb)), 1e-12))
     else:
         fine, envelope = _correlation(a.shape, b.shape), _correlation(a.profile, b.profile)
-    return float(np.clip(min(fine, envelope), 0.0, 1.0))
+    return fine, envelope
 
 
 def click_contrast(around: np.ndarray, rate: int, onset: int) -> tuple[float, float]:
@@ -174,18 +174,16 @@ def high_share(sig: Signature | None, above_hz: float = 1000.0) -> float:
     return float(np.sum(shape[freqs > above_hz] ** 2))
 
 
-def ring_time(around: np.ndarray, rate: int, onset: int, above_hz: float = 100.0,
-              span_s: float = 0.08) -> float:
+def ring_time(around: np.ndarray, rate: int, onset: int, noise_power: float, above_hz: float = 100.0,
+              span_s: float = 0.05) -> float:
     """How long an impulse rings, whatever its loudness: the mean time, weighted by power above
-    the noise, of its first `span_s` after `onset` (an exponential ring of amplitude time constant
-    tau gives tau / 2). Power above `above_hz` only, so slow drift and rumble do not count.
-    `around` needs 24 ms before `onset` and `span_s` after."""
+    `noise_power` (per sample, above `above_hz`), of its first `span_s` after `onset` (an
+    exponential ring of amplitude time constant tau gives about tau / 2). Power above `above_hz`
+    only, so slow drift and rumble do not count. `around` needs `span_s` after `onset`."""
     n = len(around)
     spectrum = np.fft.rfft(around, 2 * n)
     freqs = np.fft.rfftfreq(2 * n, 1 / rate)
     power = np.fft.irfft(spectrum * (freqs >= above_hz), 2 * n)[:n] ** 2
-    ms = rate / 1000
-    noise = float(np.mean(power[int(onset - 24 * ms): int(onset - 4 * ms)]))
-    excess = np.maximum(power[onset: onset + int(span_s * rate)] - noise, 0.0)
+    excess = np.maximum(power[onset: onset + int(span_s * rate)] - noise_power, 0.0)
     total = float(np.sum(excess))
     return float(np.sum(np.arange(len(excess)) * excess) / total / rate) if total > 0 else span_s
