@@ -106,9 +106,13 @@ def _kinds(events) -> list[str]:
 class Detector:
     """Feed int16 (or float in [-1, 1]) mono samples; get the `Detection`s they complete."""
 
-    def __init__(self, sample_rate: int, pattern: Pattern = Pattern()):
+    def __init__(self, sample_rate: int, pattern: Pattern = Pattern(), *, quiet_before_start: bool = False):
+        """`quiet_before_start`: count the time before the first sample as quiet. For a file
+        analysed offline (it begins where a recording began); a live stream keeps it False, as
+        nothing is known of what came before the microphone was opened."""
         self.rate = sample_rate
         self.pattern = pattern
+        self.quiet_before_start = quiet_before_start
         self._bands = BandAnalyzer(sample_rate)
         self.hop = self._bands.hop
         span_s = pattern.quiet_before_s + pattern.count * pattern.gap_max_s + pattern.cancel_after_s + 0.5
@@ -320,6 +324,10 @@ class Detector:
         ids = {e.id for e in chain}
         first_onset = chain[0].onset
         start = first_onset - int(p.quiet_before_s / HOP_S)
+        stream_start = self._bands.window_n // self.hop + PRIME_FRAMES   # the first frame judged
+        if self.quiet_before_start and start < stream_start and self._history \
+                and self._history[0][0] == stream_start:
+            start = stream_start   # what came before the recording counts as quiet
         if start < 0 or (self._history and self._history[0][0] > start):
             return []      # not enough history to know it was quiet before
         # "loud" is relative to the pattern itself: a radio 25 dB below the knocks is background

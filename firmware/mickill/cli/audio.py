@@ -70,7 +70,7 @@ def detect_command(args) -> int:
 
     rate, blocks = wav_blocks(args.file)
     pattern = Pattern() if args.threshold_db is None else Pattern(threshold_db=args.threshold_db)
-    detector = Detector(rate, pattern)
+    detector = Detector(rate, pattern, quiet_before_start=True)   # a file begins with its recording
     for block in blocks:
         for d in detector.feed(block):
             if args.json:
