@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
 import mickill_web
-from web_support import admin_folder, ask, daemon_folder, make_app  # noqa: F401
+from web_support import admin_folder, ask, daemon_folder, make_app, reset_schedule  # noqa: F401
 
 SPEC = json.loads((Path(mickill_web.__file__).parent / "openapi.json").read_text())
 ALWAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -46,7 +46,7 @@ def token(admin_folder):
 
 @pytest.fixture
 def api(admin_folder, token):
-    ask(admin_folder, "schedule.set", schedule=EMPTY)
+    reset_schedule(admin_folder, EMPTY)
     client = make_app(admin_folder, csrf=True).test_client()  # CSRF on: the API must not need it
     headers = {"Authorization": f"Bearer {token}"}
 

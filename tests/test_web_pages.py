@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from web_support import PASSWORD, admin_folder, ask, daemon_folder, errors_in, login, make_app  # noqa: F401
+from web_support import (PASSWORD, admin_folder, ask, daemon_folder, errors_in, login, make_app,  # noqa: F401
+                         reset_schedule)
 
 ALWAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EMPTY = {"timezone": "Europe/London", "default": "live", "window": [], "exception": []}
@@ -16,7 +17,7 @@ EMPTY = {"timezone": "Europe/London", "default": "live", "window": [], "exceptio
 
 @pytest.fixture
 def client(admin_folder):
-    ask(admin_folder, "schedule.set", schedule=EMPTY)
+    reset_schedule(admin_folder, EMPTY)
     ask(admin_folder, "mute")  # a clean slate: any unmute in force ends
     ask(admin_folder, "unmute", **{"for": 60})
     ask(admin_folder, "sim.sense_fault", on=False)
