@@ -1,5 +1,5 @@
-"""The panel's accounts in the daemon's SQLite: the one admin, one-time setup codes and API
-tokens, and the `auth.*` / `token.*` control operations over them."""
+"""The panel's accounts in the daemon's SQLite: the one admin, one-time setup codes, login
+sessions and API tokens, and the `auth.*` / `token.*` control operations over them."""
 
 import hashlib
 import hmac
@@ -16,6 +16,11 @@ MAX_PASSWORD = 1024           # scrypt of a megabyte would stall the daemon's lo
 MAX_TOKEN_NAME = 64
 SETUP_CODE_LIFETIME = timedelta(hours=1)
 TOKEN_PREFIX = "mk_"
+# A session lasts a fixed 12 h from login, however busy: a stolen cookie cannot be kept alive.
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_SEEN_EVERY = timedelta(minutes=1)  # last_seen is coarse: no disk write on every page
+MAX_SESSIONS = 50                          # logins beyond this end the oldest sessions
+MAX_SESSION_ID = 128
 # Who may manage accounts: a logged-in user at the panel or the owner at the device.
 MANAGERS = frozenset({"web", "cli"})
 VERIFIERS = frozenset({"web", "cli", "api"})
@@ -41,16 +46,22 @@ CREATE TABLE IF NOT EXISTS accounts_token (
     last_used TEXT,
     revoked TEXT
 );
+CREATE TABLE IF NOT EXISTS accounts_session (
+    id_sha256 TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    expires TEXT NOT NULL
+);
 """
 
 
 def _db(store: Store) -> sqlite3.Connection:
-    # Store keeps its connection private; accounts share it (the daemon's thread only).
-    return getattr(store, "connection", None) or store._db
+    return store.connection
 
 
 def ensure_schema(store: Store) -> None:
-    """Create the accounts tables if missing; safe to call at every start."""
+    """Create the accounts tables if missing; safe to call at every start. Not a store migration:
+    databases already in use made these tables this way, and the worker opens its own Store."""
     db = _db(store)
     with store.transaction():
         for statement in SCHEMA.split(";"):
@@ -107,6 +118,28 @@ def _check_admin_password(store: Store, password) -> bool:
     return check_password_hash(row[0], password)
 
 
+def new_session(store: Store, now: datetime) -> dict:
+    """A fresh random session id for the panel's cookie; only its sha256 is stored. Ends expired
+    sessions, and the oldest ones beyond MAX_SESSIONS."""
+    session_id = secrets.token_urlsafe(32)
+    expires = now + SESSION_LIFETIME
+    db = _db(store)
+    with store.transaction():
+        db.execute("DELETE FROM accounts_session WHERE expires <= ?", (to_text(now),))
+        db.execute("INSERT INTO accounts_session (id_sha256, created, last_seen, expires) VALUES (?, ?, ?, ?)",
+                   (_sha256(session_id), to_text(now), to_text(now), to_text(expires)))
+        db.execute("DELETE FROM accounts_session WHERE id_sha256 NOT IN "
+                   "(SELECT id_sha256 FROM accounts_session ORDER BY created DESC LIMIT ?)", (MAX_SESSIONS,))
+    return {"session": session_id, "expires": to_text(expires)}
+
+
+def _session_hash(request) -> str | None:
+    session_id = request.get("session")
+    if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_ID:
+        return None
+    return _sha256(session_id)
+
+
 # -- operations ---------------------------------------------------------------------------
 
 def _state(store, request, now):
@@ -142,15 +175,35 @@ def _setup(store, request, now):
             "INSERT INTO accounts_admin (id, password_hash, created, changed) VALUES (1, ?, ?, ?)",
             (_hash(request["password"]), to_text(now), to_text(now)),
         )
-    return {"ok": True}
+    return {"ok": True, **new_session(store, now)}
 
 
 def _login(store, request, now):
     if not admin_exists(store):
         return _error("no_admin", "no admin yet: open the panel and enter the code from 'mickill setup-code'")
     if _check_admin_password(store, request.get("password")):
-        return {"ok": True}
+        return {"ok": True, **new_session(store, now)}
     return _error("bad_credentials", "wrong password: try again")
+
+
+def _session(store, request, now):
+    digest = _session_hash(request)
+    row = None if digest is None else _db(store).execute(
+        "SELECT last_seen, expires FROM accounts_session WHERE id_sha256 = ?", (digest,)).fetchone()
+    if row is None or from_text(row[1]) <= now:
+        return _error("bad_session", "the login has ended or is unknown: log in again")
+    if now - from_text(row[0]) >= SESSION_SEEN_EVERY:
+        with store.transaction():
+            _db(store).execute("UPDATE accounts_session SET last_seen = ? WHERE id_sha256 = ?", (to_text(now), digest))
+    return {"ok": True, "expires": row[1]}
+
+
+def _logout(store, request, now):
+    digest = _session_hash(request)
+    if digest is not None:
+        with store.transaction():
+            _db(store).execute("DELETE FROM accounts_session WHERE id_sha256 = ?", (digest,))
+    return {"ok": True}
 
 
 def _change_password(store, request, now):
@@ -164,7 +217,11 @@ def _change_password(store, request, now):
             "UPDATE accounts_admin SET password_hash = ?, changed = ? WHERE id = 1",
             (_hash(request["new_password"]), to_text(now)),
         )
-    return {"ok": True}
+        # Whoever knew the old password may hold a session: end them all, and give the one
+        # who changed it a fresh session, so even a copy of their own cookie stops working.
+        _db(store).execute("DELETE FROM accounts_session")
+        fresh = new_session(store, now)
+    return {"ok": True, **fresh}
 
 
 def _token_create(store, request, now):
@@ -221,6 +278,8 @@ OPS = {
     "auth.setup_code": (_setup_code, MANAGERS),
     "auth.setup": (_setup, MANAGERS),
     "auth.login": (_login, MANAGERS),
+    "auth.session": (_session, MANAGERS),
+    "auth.logout": (_logout, MANAGERS),
     "auth.change_password": (_change_password, MANAGERS),
     "token.create": (_token_create, MANAGERS),
     "token.list": (_token_list, MANAGERS),

@@ -1,6 +1,7 @@
-"""First-run setup, login and logout, and the guard that sends every other page there."""
+"""First-run setup, login and logout, and the guard that sends every other page there. The
+cookie holds only a session id; the daemon keeps the sessions, so logging out ends one for real."""
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 
 from . import daemon
@@ -23,7 +24,14 @@ def forget_admin() -> None:
 
 
 def logged_in() -> bool:
-    return session.get("admin") is True
+    """Whether this request carries a session the daemon knows: one round trip per request."""
+    if "mickill_logged_in" not in g:
+        sid = session.get("sid")
+        known = isinstance(sid, str) and daemon.raw("auth.session", session=sid).get("ok") is True
+        if not known and session:
+            session.clear()  # an ended or forged session is dropped from the browser too
+        g.mickill_logged_in = known
+    return g.mickill_logged_in
 
 
 def guard():
@@ -39,10 +47,12 @@ def guard():
     return None
 
 
-def _log_in() -> None:
+def start_session(answer: dict) -> None:
+    """Keep the daemon's new session id (from a login, setup or password change) in the cookie."""
     session.clear()  # a fresh session: nothing set before login survives it
-    session["admin"] = True
+    session["sid"] = answer["session"]
     session.permanent = True
+    g.mickill_logged_in = True
 
 
 def _throttled(form, template: str):
@@ -66,7 +76,7 @@ def setup():
         if answer.get("ok"):
             current_app.extensions["mickill_throttle"].succeeded(client_address())
             current_app.extensions["mickill_admin_exists"] = True
-            _log_in()
+            start_session(answer)
             flash("The panel is yours. Keep the password safe: there is no other way in.")
             return redirect(url_for("dashboard.index"))
         if answer.get("error") == "admin_exists":
@@ -91,7 +101,7 @@ def login():
         answer = daemon.raw("auth.login", password=form.password.data)
         if answer.get("ok"):
             current_app.extensions["mickill_throttle"].succeeded(client_address())
-            _log_in()
+            start_session(answer)
             return redirect(url_for("dashboard.index"))
         if answer.get("error") == "no_admin":
             forget_admin()
@@ -105,6 +115,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if ActionForm().validate_on_submit():
+        if isinstance(session.get("sid"), str):
+            daemon.raw("auth.logout", session=session["sid"])
         session.clear()
     return redirect(url_for("auth.login"))
 

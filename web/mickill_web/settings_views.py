@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from mickill.errors import RequestError
 
 from . import daemon
+from .auth import start_session
 from .forms import ActionForm, PasswordForm, SettingsForm, TokenForm
 from .schedule_views import zone_form
 
@@ -71,6 +72,7 @@ def password():
         answer = daemon.raw("auth.change_password", old_password=form.old_password.data,
                             new_password=form.new_password.data)
         if answer.get("ok"):
+            start_session(answer)  # every other session, and the old cookie, has ended
             flash("Password changed.")
             return redirect(url_for("settings.index"))
         target = form.old_password if answer.get("field") == "old_password" else form.new_password
