@@ -3,8 +3,8 @@ daemon, which owns the rules; the forms only carry them."""
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField,
-                     StringField, widgets)
+from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, widgets)
 from wtforms.validators import InputRequired, Length, ValidationError
 
 # Choices as {value: label}: WTForms 3.3 deprecates lists of tuples.
@@ -88,9 +88,9 @@ class ImportForm(FlaskForm):
 class SettingsForm(FlaskForm):
     default_unmute_min = StringField("Default unmute (minutes)", render_kw={"inputmode": "numeric"})
     hold_s = StringField("Button hold inside a locked window (seconds)", render_kw={"inputmode": "decimal"})
-    clock_policy = SelectField("Before the clock is synchronised", choices={
-        "wait-sync": "Keep the mic cut until the clock is synchronised",
-        "trust": "Trust the clock as it is"})
+    # Choices are set per page: the first one names the policy the config file gives now.
+    clock_policy = SelectField("Before the clock is synchronised")
+    shown = HiddenField()  # the values the page showed, so only what the owner changed is saved
 
 
 class TokenForm(FlaskForm):

@@ -1,8 +1,10 @@
 """Settings: the daemon's run-time settings, the schedule's zone, the password, API tokens."""
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from mickill.errors import RequestError
+from mickill.errors import Refused, RequestError
 
 from . import daemon
 from .auth import start_session
@@ -12,10 +14,42 @@ from .schedule_views import zone_form
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
+POLICIES = {"wait-sync": "Wait for synchronisation", "trust": "Trust the clock"}
+FROM_CONFIG = ""  # the choice that saves clock_policy null: [clock] policy of the config file
+
+
+def _values(settings: dict) -> dict:
+    return {"default_unmute_s": settings.get("default_unmute_s", 900), "hold_s": settings.get("hold_s", 2.0),
+            "clock_policy": settings.get("clock_policy")}
+
+
+def _policy_choices(form: SettingsForm, settings: dict) -> None:
+    if settings.get("clock_policy") is None:
+        # Only then is the policy in force the config file's, so only then can the page name it.
+        in_force = daemon.ask("status")["clock"]["policy"]
+        config = f"As in the config file (now: {POLICIES.get(in_force, in_force).lower()})"
+    else:
+        config = "As in the config file ([clock] policy)"
+    form.clock_policy.choices = {FROM_CONFIG: config, **POLICIES}
+
+
 def _settings_form(settings: dict) -> SettingsForm:
-    minutes = settings.get("default_unmute_s", 900) / 60
-    return SettingsForm(data={"default_unmute_min": f"{minutes:g}", "hold_s": f"{settings.get('hold_s', 2.0):g}",
-                              "clock_policy": settings.get("clock_policy", "wait-sync")})
+    values = _values(settings)
+    form = SettingsForm(data={"default_unmute_min": f"{values['default_unmute_s'] / 60:g}",
+                              "hold_s": f"{values['hold_s']:g}",
+                              "clock_policy": values["clock_policy"] or FROM_CONFIG,
+                              "shown": json.dumps(values)})
+    _policy_choices(form, settings)
+    return form
+
+
+def _shown(form: SettingsForm, settings: dict) -> dict:
+    """What the page showed the owner; the stored values if the form does not say."""
+    try:
+        shown = json.loads(form.shown.data or "")
+    except ValueError:
+        shown = None
+    return shown if isinstance(shown, dict) else _values(settings)
 
 
 def _page(status=200, **forms):
@@ -42,25 +76,43 @@ def _number(field) -> float | None:
         return None
 
 
+def _not_saved(form: SettingsForm, key: str, message: str, status: int):
+    """The settings page again, with the daemon's reason next to the field it names."""
+    target = {"default_unmute_s": form.default_unmute_min, "hold_s": form.hold_s,
+              "clock_policy": form.clock_policy}.get(key)
+    if target is None:
+        form.form_errors = [message]
+    else:
+        target.errors = [message]
+    return _page(status, settings_form=form)
+
+
 @bp.route("", methods=["POST"])
 def save():
     form = SettingsForm()
+    settings = daemon.ask("settings.get")["settings"]
+    _policy_choices(form, settings)
     if not form.validate_on_submit():
         return _page(400, settings_form=form)
     minutes, hold = _number(form.default_unmute_min), _number(form.hold_s)
     if minutes is None or hold is None:
         return _page(422, settings_form=form)
-    values = {"default_unmute_s": round(minutes * 60), "hold_s": hold, "clock_policy": form.clock_policy.data}
+    wanted = {"default_unmute_s": round(minutes * 60), "hold_s": hold,
+              "clock_policy": form.clock_policy.data or None}
+    shown = _shown(form, settings)
+    # Only what the owner changed: an untouched field must not undo a change made elsewhere.
+    changes = {key: value for key, value in wanted.items() if value != shown.get(key)}
+    if not changes:
+        flash("Nothing to save: the settings are as they were.")
+        return redirect(url_for("settings.index"))
     try:
-        daemon.ask("settings.set", settings=values)
+        daemon.ask("settings.set", settings=changes)
+    except Refused as refusal:
+        # The daemon's only settings refusal is `clock`: trusting a clock it does not trust.
+        key = "clock_policy" if refusal.code == "clock" else ""
+        return _not_saved(form, key, f"Not saved ({refusal.code}): {refusal}", 409)
     except RequestError as error:
-        target = {"default_unmute_s": form.default_unmute_min, "hold_s": form.hold_s,
-                  "clock_policy": form.clock_policy}.get(error.field or error.entry or "")
-        if target is None:
-            form.form_errors = [str(error)]
-        else:
-            target.errors = [str(error)]
-        return _page(422, settings_form=form)
+        return _not_saved(form, error.field or error.entry or "", str(error), 422)
     flash("Settings saved.")
     return redirect(url_for("settings.index"))
 
