@@ -142,8 +142,9 @@ class Operations:
             after = schedule.evaluate(new, now)
             if not (after.state == "muted" and after.locked):
                 # Rewriting the schedule would be a way round the lock: only the button opens it.
-                ends = schedule.format_instant(before.until, self.daemon.schedule.zone) if before.until else "never"
-                raise Refused("locked", f"locked: {before.reason} is open until {ends} and this schedule "
+                ends = (f"until {schedule.format_instant(before.until, self.daemon.schedule.zone)}"
+                        if before.until else "with no end")
+                raise Refused("locked", f"locked: {before.reason} is open {ends} and this schedule "
                                         "would open it now; only the physical button can do that. "
                                         "Keep that window in the schedule, or save it after the window ends")
         self.daemon.set_schedule(new)
@@ -211,7 +212,9 @@ class Operations:
     # -- settings -------------------------------------------------------------------------
 
     def settings_get(self, conn, request):
-        return {"ok": True, "settings": dict(self.daemon.settings)}
+        # config_clock_policy: what a null clock_policy means here (the config file's choice).
+        return {"ok": True, "settings": dict(self.daemon.settings),
+                "config_clock_policy": self.daemon.clock_policy_for(None)}
 
     def settings_set(self, conn, request):
         values = request.get("settings")

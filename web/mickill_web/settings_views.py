@@ -24,10 +24,9 @@ def _values(settings: dict) -> dict:
 
 
 def _policy_choices(form: SettingsForm, settings: dict) -> None:
-    if settings.get("clock_policy") is None:
-        # Only then is the policy in force the config file's, so only then can the page name it.
-        in_force = daemon.ask("status")["clock"]["policy"]
-        config = f"As in the config file (now: {POLICIES.get(in_force, in_force).lower()})"
+    from_config = daemon.ask("settings.get").get("config_clock_policy")
+    if from_config:
+        config = f"As in the config file ({POLICIES.get(from_config, from_config).lower()})"
     else:
         config = "As in the config file ([clock] policy)"
     form.clock_policy.choices = {FROM_CONFIG: config, **POLICIES}
