@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta, timezone
 
-from . import policy, schedule
+from . import host, policy, schedule
 from .button import PushButton, ToggleSwitch
 from .clock import ClockTrust, JumpDetector, WallClock
 from .control import ControlServer
@@ -105,7 +105,7 @@ class Daemon:
             except Exception as exc:  # a schedule saved by an older version that no longer parses
                 log.error("the saved schedule cannot be read (%s); using an empty one", exc)
         try:
-            return schedule.empty(local_timezone())
+            return schedule.empty(host.local_timezone())
         except Exception:  # a TZ variable that names no IANA zone
             return schedule.empty("UTC")
 
@@ -137,7 +137,7 @@ class Daemon:
         # A GPIO callback thread must get the interpreter within a fraction of a millisecond,
         # even while this loop is busy answering clients (the default hand-over is 5 ms).
         sys.setswitchinterval(GIL_SWITCH_S)
-        self.operations = Operations(self, panel_uid=_uid_of(self.config.web.user))
+        self.operations = Operations(self, panel_uid=host.uid_of(self.config.web.user))
         self.server = ControlServer(socket_path(self.data_dir), self.operations.handle, self.selector)
         self.hardware.on_control_edge(self._on_control_edge)
         if self.config.sense.pin is not None:
@@ -475,27 +475,3 @@ class Daemon:
             "timezone": self.schedule.timezone,
             "override": override,
         }
-
-
-def _uid_of(user: str) -> int | None:
-    import pwd
-
-    try:
-        return pwd.getpwnam(user).pw_uid
-    except KeyError:
-        return None  # no such user here (a laptop): the panel runs as its owner
-
-
-def local_timezone() -> str:
-    """The machine's IANA zone name, for a schedule that has none yet; UTC if unknown."""
-    if os.environ.get("TZ", "").strip(":"):
-        return os.environ["TZ"].strip(":")
-    try:
-        return open("/etc/timezone", encoding="utf-8").read().strip() or "UTC"
-    except OSError:
-        pass
-    try:
-        target = os.readlink("/etc/localtime")
-        return target.split("zoneinfo/", 1)[1]
-    except (OSError, IndexError):
-        return "UTC"
