@@ -423,3 +423,47 @@ def test_switch_to_auto_is_answered_once_it_counts(start_daemon):
     daemon = start_daemon(kind="switch")
     status = daemon.request("sim.switch", position="auto")
     assert (status["switch"], status["state"]) == ("auto", "live")
+
+
+def test_a_press_that_clears_a_fault_keeps_the_mic_cut(start_daemon):
+    daemon = start_daemon()
+    daemon.request("sim.sense_fault", on=True)       # contacts stuck closed
+    daemon.request("mute")
+    daemon.wait_for(lambda s: s["fault"] is not None, timeout=2)
+    daemon.request("sim.sense_fault", on=False)
+    status = daemon.request("sim.press")             # the owner presses to be sure
+    assert status["fault"] is None and (status["state"], status["relay"]) == ("muted", "cut")
+    time.sleep(0.1)
+    assert daemon.status()["state"] == "muted"       # still cut after the debounce time
+    daemon.request("sim.release")
+    time.sleep(0.1)
+    daemon.request("sim.press")                      # a second press opens it as usual
+    daemon.wait_for(lambda s: s["state"] == "live", timeout=2)
+
+
+def test_status_names_the_mics_own_next_change(start_daemon):
+    daemon = start_daemon()
+    daemon.request("schedule.set", toml=LOCKED_ALL_DAY)
+    status = daemon.request("sim.hold", seconds=2.3)
+    assert status["state"] == "live"
+    # The hold opened the mic for the default 15 minutes: that is the next change, not the
+    # locked window's end tomorrow.
+    assert status["next_change"]["at"] == status["until"]
+    assert (status["next_change"]["state"], status["next_change"]["locked"]) == ("muted", True)
+
+
+def test_switch_mode_has_no_button_to_press(start_daemon):
+    daemon = start_daemon(kind="switch")
+    for op in ("sim.press", "sim.release"):
+        with pytest.raises(RequestError, match="sim switch"):
+            daemon.request(op)
+    text = cli("status", data=daemon.data).stdout
+    assert "flip it to auto" in text and "only the button" not in text
+
+
+def test_ledger_days_counts_local_days(start_daemon):
+    daemon = start_daemon()
+    answer = json.loads(cli("ledger", "--days", "2", "--json", data=daemon.data).stdout)
+    assert len(answer["days"]) == 2
+    bad = daemon.raw({"op": "ledger", "source": "cli", "from": "garbage", "to": "2030-01-01T00:00"})
+    assert bad["error"] == "bad_request" and bad["message"].startswith("'from'")

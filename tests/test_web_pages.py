@@ -199,8 +199,9 @@ def test_ledger_shows_changes_and_downloads_csv(client, admin_folder):
     for days in (7, 30):
         text = page(client.get(f"/ledger?days={days}"))
         assert text.count('class="daybar"') == days and "the web panel" in text
-        # The daemon started today: the days before it are drawn empty, not as "cut".
-        assert text.count('class="seg-muted"') + text.count('class="seg-live"') < days
+        if days == 30:
+            # The daemon started today: the weeks before it are drawn empty, not as "cut".
+            assert text.count('class="seg-muted"') + text.count('class="seg-live"') < 10
     rows = list(csv.reader(io.StringIO(page(client.get("/ledger/download.csv")))))
     assert rows[0] == ["at", "state", "source", "reason"]
     assert ["live", "web"] == rows[-1][1:3]

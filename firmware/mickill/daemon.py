@@ -300,10 +300,25 @@ class Daemon:
     def situation(self, now=None) -> policy.Situation:
         now = now or self.clock.now()
         self.evaluation = schedule.evaluate(self.schedule, now)
-        verdict = policy.ScheduleVerdict(self.evaluation.state, self.evaluation.locked,
-                                         self.evaluation.reason, self.evaluation.until)
+        return self._situation_at(now, self.evaluation)
+
+    def _situation_at(self, now, evaluation: schedule.Evaluation) -> policy.Situation:
+        verdict = policy.ScheduleVerdict(evaluation.state, evaluation.locked, evaluation.reason, evaluation.until)
         switch = self.switch.position if self.switch is not None else None
         return policy.Situation(verdict, self.override, self._clock_trusted, switch, self.fault, now)
+
+    def next_change(self) -> schedule.Change | None:
+        """The mic's own next change: where an override or a hold ends before the schedule
+        changes, that end, if the mic really changes then."""
+        upcoming = self.evaluation.next if self.evaluation else None
+        ends = self.decision.until if self.decision else None
+        if ends is not None and (upcoming is None or
+                                 ends.astimezone(timezone.utc) < upcoming.at.astimezone(timezone.utc)):
+            later = self._situation_at(ends, schedule.evaluate(self.schedule, ends))
+            after = policy.decide(later)
+            if (after.state, after.locked) != (self.decision.state, self.decision.locked):
+                return schedule.Change(ends.astimezone(self.schedule.zone), after.state, after.locked)
+        return upcoming
 
     def reevaluate(self):
         now = self.clock.now()
@@ -402,7 +417,10 @@ class Daemon:
         self.reevaluate()
         if kind == "down":
             if self.fault:
+                # The press acknowledges the fault and keeps the mic cut: a press never opens it
+                # on its first edge. Another press opens it as usual.
                 self._press_consumed = True
+                self.mute("button", None)
                 self.clear_fault("button")
             elif self.decision.state == "live":
                 self._press_consumed = True
@@ -448,7 +466,7 @@ class Daemon:
         decision = self.decision
         zone = self.schedule.zone
         fmt = (lambda moment: schedule.format_instant(moment, zone) if moment else None)
-        upcoming = self.evaluation.next if self.evaluation else None
+        upcoming = self.next_change()
         override = None
         if self.override is not None:
             override = {"kind": self.override.kind, "source": self.override.source,

@@ -159,11 +159,15 @@ class Operations:
         now = self.daemon.clock.now()
         if default_days is not None and request.get("from") is None and request.get("to") is None:
             return now - timedelta(days=default_days), now
+        moments = {}
         for key in ("from", "to"):
             if not isinstance(request.get(key), str):
                 raise BadRequest(f"'{key}' must be an ISO 8601 time, like 2027-03-28T07:00")
-        start = schedule.parse_instant(request["from"], zone)
-        end = schedule.parse_instant(request["to"], zone)
+            try:
+                moments[key] = schedule.parse_instant(request[key], zone)
+            except MickillError as exc:
+                raise BadRequest(f"'{key}': {exc}") from None
+        start, end = moments["from"], moments["to"]
         if end <= start:
             raise BadRequest("'to' must be after 'from'")
         if end - start > MAX_RANGE:
@@ -260,6 +264,11 @@ class Operations:
             raise Refused("not_simulated", "this works only in simulated mode (mickill run --simulate)")
         return self.daemon.world
 
+    def _button(self):
+        if self.daemon.switch is not None:
+            raise BadRequest("the control is a switch: use 'mickill sim switch cut' or 'auto'")
+        return self._world()
+
     def _settled(self):
         # The simulated pins call back on their own thread before press() etc. return; take
         # those events now so that the answer already shows their effect.
@@ -268,18 +277,18 @@ class Operations:
         return self.daemon.status()
 
     def sim_press(self, conn, request):
-        self._world().press()
+        self._button().press()
         return self._settled()
 
     def sim_release(self, conn, request):
-        self._world().release()
+        self._button().release()
         return self._settled()
 
     def sim_hold(self, conn, request):
         seconds = _seconds(request, "seconds", required=True)
         if seconds > 60:
             raise BadRequest("hold for at most 60 seconds")
-        world = self._world()
+        world = self._button()
         world.press()
         self._settled()
 

@@ -111,7 +111,11 @@ def _when(text: str | None) -> str:
 
 def print_status(status: dict, out=sys.stdout):
     state = "CUT" if status["state"] == "muted" else "LIVE"
-    locked = " (locked: only the button can open it)" if status["locked"] and state == "CUT" else ""
+    locked = ""
+    if status.get("switch") == "cut":
+        locked = " (the switch is in its cut position: flip it to auto to allow unmuting)"
+    elif status["locked"] and state == "CUT":
+        locked = " (locked: only the button can open it)"
     print(f"mic:         {state}{locked}", file=out)
     print(f"why:         {status['reason']} [{status['source']}]", file=out)
     print(f"until:       {_when(status['until'])}", file=out)
@@ -214,10 +218,15 @@ def cmd_schedule_validate(args) -> int:
 def cmd_ledger(args) -> int:
     from datetime import datetime, timedelta, timezone
 
+    from zoneinfo import ZoneInfo
+
     now = datetime.now(timezone.utc)
     with _client(args) as client:
-        answer = client.request("ledger", **{"from": (now - timedelta(days=args.days)).isoformat(),
-                                             "to": now.isoformat()})
+        zone = ZoneInfo(client.request("status")["timezone"])
+        # N local days: today and the N - 1 before it, from local midnight (a wall time the
+        # daemon resolves in the schedule's zone, DST gaps included).
+        first = now.astimezone(zone).date() - timedelta(days=args.days - 1)
+        answer = client.request("ledger", **{"from": f"{first.isoformat()}T00:00", "to": now.isoformat()})
     if args.json:
         print(json.dumps(answer, indent=2))
         return 0
