@@ -320,7 +320,8 @@ do_install() {
     ensure_user mickill-web mickill "/nonexistent"
     STEP="creating $DATA_DIR"
     ensure_dir "$DATA_DIR" data
-    run chown mickill:mickill "$DATA_DIR"
+    # Recursive: a data folder kept from an earlier install may belong to an old user id.
+    run chown -R mickill:mickill "$DATA_DIR"
     run chmod 0750 "$DATA_DIR"
     install_config
     install_venv
@@ -336,6 +337,8 @@ do_uninstall() {
     [[ -f "$MANIFEST" ]] || die "no install record at $MANIFEST: nothing installed by setup.sh --install to undo"
     STEP="uninstalling"
     undo_from 1
+    # systemd made the panel's state folder (StateDirectory=): it holds only its session key.
+    if [[ -d "$ROOT/var/lib/mickill-web" ]]; then run rm -rf "$ROOT/var/lib/mickill-web"; fi
     if ((!DRY_RUN)) && [[ -f "$MANIFEST" ]]; then rm -f "$MANIFEST"; fi
     if ((!DRY_RUN)) && [[ -d "$OPT_DIR" ]]; then rmdir "$OPT_DIR" 2>/dev/null || say "kept $OPT_DIR: it holds files setup.sh did not create"; fi
     say "uninstalled"

@@ -253,7 +253,7 @@ def test_install_writes_units_config_data_and_manifest(system):
     assert {"mickill", "mickill-web"} <= users.keys()
     assert groups["gpio"] == ["mickill"] and groups["audio"] == ["mickill"]
     assert groups["mickill"] == ["mickill-web"] and groups["mickill-web"] == []
-    assert f"chown mickill:mickill {root}/var/lib/mickill" in system.commands("chown")
+    assert f"chown -R mickill:mickill {root}/var/lib/mickill" in system.commands("chown")
     assert f"chown root:mickill {root}/etc/mickill/mickill.toml.new" in system.commands("chown")
     systemctl = system.commands("systemctl")
     assert systemctl == ["systemctl daemon-reload", "systemctl enable --now mickill.service mickill-web.service"]
@@ -290,6 +290,9 @@ def test_uninstall_restores_the_root_but_keeps_the_data(system):
     before, accounts = system.snapshot(), system.accounts()
     ok(system.setup("--install"))
     (system.root / "var/lib/mickill/mickill.db").write_bytes(b"ledger")
+    # What systemd made for the panel (StateDirectory=) goes too: it holds only a session key.
+    (system.root / "var/lib/mickill-web").mkdir()
+    (system.root / "var/lib/mickill-web/secret_key").write_bytes(b"key")
     result = ok(system.setup("--uninstall"))
     after = system.snapshot()
     kept = {path for path in after if path.startswith("var/lib/mickill")}

@@ -80,6 +80,13 @@ def test_daemon_stop_of_any_kind_releases_the_relay(daemon):
     assert build_parser().parse_args(command[1:]).func.__module__ == "mickill.cli.release"
 
 
+def test_lgpio_gets_a_writable_working_folder(daemon):
+    # lgpio creates files in its working folder at import; "/" is read-only under the sandbox.
+    assert one(daemon, "Service", "WorkingDirectory") == "/var/lib/mickill"
+    assert one(daemon, "Service", "Environment") == "LG_WD=/var/lib/mickill"
+    assert "/var/lib/mickill" in words(daemon, "Service", "ReadWritePaths")
+
+
 def test_daemon_is_supervised_by_notify_and_watchdog(daemon):
     assert one(daemon, "Service", "Type") == "notify"
     assert one(daemon, "Service", "NotifyAccess") == "main"
