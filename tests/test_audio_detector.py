@@ -113,6 +113,22 @@ def test_claps_of_unlike_ring_time_do_not_open():
         assert openings(stream(Detector(RATE), x)) == []
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_claps_of_two_pairs_of_hands_that_resonate_apart_do_not_open_but_one_pair_twice_does(seed):
+    """As long a ring and as loud, but the cupped palms resonate an octave apart."""
+    rng = np.random.default_rng(100 + seed)
+    hands = {"fc": rng.uniform(900, 1300), "bw": 300.0, "tau": 0.01}
+    other = {**hands, "fc": hands["fc"] * 2}
+    unlike, reference = quiet_room(rng)
+    place(unlike, clap(rng, hands=hands), 2.0, 20, reference)
+    place(unlike, clap(rng, hands=other), 2.4, 20, reference)
+    assert openings(stream(Detector(RATE), unlike)) == []
+    alike, _ = quiet_room(rng)
+    place(alike, clap(rng, hands=again(rng, hands)), 2.0, 20, reference)
+    place(alike, clap(rng, hands=again(rng, hands)), 2.4, 20, reference)
+    assert [(round(d.t, 2), d.kind) for d, _ in openings(stream(Detector(RATE), alike))] == [(2.4, "clap")]
+
+
 def test_a_knock_has_a_click_and_a_thud_has_none_at_any_loudness():
     rng = np.random.default_rng(6)
     for level in (15, 35):

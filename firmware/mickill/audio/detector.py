@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import (HOP_S, SIGNATURE_N, BandAnalyzer, click_contrast, frame_power, high_share, likeness,
-                       refine_onset, ring_time, signature)
+from .features import (HOP_S, SIGNATURE_N, BandAnalyzer, cavity_difference, click_contrast, frame_power, high_share,
+                       likeness, refine_onset, ring_time, signature)
 
 MIN_FLOOR_DBFS = -80.0     # digital silence is not an infinitely quiet room
 REFINE_AFTER = 4           # frames after the onset frame where the refined onset may lie
@@ -49,6 +49,9 @@ CLICK_BELOW_BODY_DB = 20.0  # ...or, where the noise above 2 kHz would hide it, 
 CLAP_RING_S = (0.0032, 0.02)   # a clap's palms ring a few ms: a key's click dies sooner, a glass later
 RING_RATIO = {"knock": 1.4, "clap": 1.5}   # one gesture repeated rings as long; unlike ones vary
                            # (a clap's noise makes its ring time the less certain)
+# one pair of hands cupped one way resonates where it did: two claps' smoothed spectra stay within
+# this many dB RMS of each other (another's hands often do not, though a clap's cosine says alike)
+CLAP_CAVITY_DB = 3.5
 RING_OVER_NOISE = 4.0      # a bin ahead of the onset this far above the noise is a previous sound's ring
 
 
@@ -302,6 +305,8 @@ class Detector:
         if kind == "knock" and not (a.click and b.click):
             return False   # a foot or a door thuds without a knuckle's click
         if kind == "clap" and not all(CLAP_RING_S[0] <= e.ring <= CLAP_RING_S[1] for e in (a, b)):
+            return False
+        if kind == "clap" and cavity_difference(a.signature, b.signature) > CLAP_CAVITY_DB:
             return False
         if max(a.ring, b.ring) > RING_RATIO[kind] * min(a.ring, b.ring):
             return False

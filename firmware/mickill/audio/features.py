@@ -13,6 +13,10 @@ SIGNATURE_HZ = (40, 6000)  # from 40 Hz, so thuds of unlike feet or doors differ
 SIGNATURE_SMOOTH = 5       # bins: a clap's noise excitation is random; its cavity shape is not
 PROFILE_HZ = 100           # third-octave envelopes from here: lower thirds hold a bin or two
 CLICK_HZ = (1600, 2000)    # the click is measured above this ramp: a table's body rings below it
+# a clap's cupped palms: its spectrum smoothed by a Gaussian a third of an octave wide (sigma;
+# enough to average out the burst's randomness) on a twelfth-octave grid, where hands resonate
+CAVITY_HZ = (400, 6000)
+CAVITY_SMOOTH_OCT = 1 / 3
 
 
 class BandAnalyzer:
@@ -81,10 +85,41 @@ def refine_onset(segment: np.ndarray, rate: int, band: tuple[float, float], nois
 class Signature:
     """What two impulses of one gesture share: the fine spectrum (a table's resonances), the
     third-octave envelope (a clap's cupped palms)."""
-    __slots__ = ("shape", "profile")
+    __slots__ = ("shape", "profile", "cavity")
 
-    def __init__(self, shape, profile):
-        self.shape, self.profile = shape, profile
+    def __init__(self, shape, profile, cavity=None):
+        self.shape, self.profile, self.cavity = shape, profile, cavity   # cavity: see `cavity`
+
+
+def _cavity_weights(freqs: np.ndarray):
+    """Gaussian weights in log frequency: rows are the grid's points, columns the bins."""
+    inside = (freqs >= CAVITY_HZ[0]) & (freqs <= CAVITY_HZ[1])
+    octave = np.log2(freqs[inside])
+    grid = np.arange(np.log2(CAVITY_HZ[0]), np.log2(CAVITY_HZ[1]), 1 / 12)
+    weights = np.exp(-0.5 * ((octave[None, :] - grid[:, None]) / CAVITY_SMOOTH_OCT) ** 2)
+    return inside, weights / weights.sum(axis=1, keepdims=True)
+
+
+_CAVITY = {}   # weights per segment length
+
+
+def cavity(freqs: np.ndarray, excess_power: np.ndarray) -> np.ndarray:
+    """The smoothed spectrum in dB from 400 Hz to 6 kHz: where a clap's cupped palms resonate,
+    which one pair of hands repeats and the burst's randomness does not hide."""
+    if len(freqs) not in _CAVITY:
+        _CAVITY[len(freqs)] = _cavity_weights(freqs)
+    inside, weights = _CAVITY[len(freqs)]
+    smooth = weights @ excess_power[inside]
+    return 10 * np.log10(np.maximum(smooth, max(float(smooth.max()), 1e-30) * 1e-3))
+
+
+def cavity_difference(a: Signature | None, b: Signature | None) -> float:
+    """How far apart two claps' cavities are: the RMS difference of their smoothed spectra in dB,
+    their overall levels removed."""
+    if a is None or b is None or a.cavity is None or b.cavity is None or a.cavity.shape != b.cavity.shape:
+        return float("inf")
+    d = (a.cavity - a.cavity.mean()) - (b.cavity - b.cavity.mean())
+    return float(np.sqrt(np.mean(d ** 2)))
 
 
 def frame_power(x: np.ndarray) -> np.ndarray:
@@ -117,7 +152,7 @@ def signature(segment: np.ndarray, rate: int, noise_psd: np.ndarray,
     band = np.floor(3 * np.log2(freqs[keep][thirds_from] / PROFILE_HZ)).astype(int)
     thirds = np.bincount(band, weights=excess_power[keep][thirds_from])
     profile = 10 * np.log10(np.maximum(thirds, thirds.max() * 1e-3))
-    return Signature(shape / length, profile)
+    return Signature(shape / length, profile, cavity(freqs, excess_power))
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
