@@ -3,6 +3,7 @@ schedule editor's forms, escaping, settings, tokens, the ledger and the simulato
 
 import csv
 import io
+import re
 import time
 from datetime import datetime, timezone
 
@@ -103,17 +104,39 @@ def test_invalid_exception_is_explained(client, admin_folder, first, last, field
     assert ask(admin_folder, "schedule.get")["schedule"]["exception"] == []
 
 
+def shown_version(client) -> str:
+    """The schedule's fingerprint as the schedule page shows it (what a browser would send)."""
+    return re.search(r'name="version" value="([0-9a-f]+)"', page(client.get("/schedule"))).group(1)
+
+
 def test_edit_toggle_and_delete(client, admin_folder):
     client.post("/schedule/window/new", data=window())
-    assert client.post("/schedule/window/1", data=window(name="Late", start="23:00")).status_code == 302
+    edited = client.post("/schedule/window/1", data={**window(name="Late", start="23:00"), "version": shown_version(client)})
+    assert edited.status_code == 302
     assert ask(admin_folder, "schedule.get")["schedule"]["window"][0]["start"] == "23:00"
-    client.post("/schedule/window/1/toggle")
+    client.post("/schedule/window/1/toggle", data={"version": shown_version(client)})
     assert ask(admin_folder, "schedule.get")["schedule"]["window"][0]["enabled"] is False
-    client.post("/schedule/window/1/toggle")
+    client.post("/schedule/window/1/toggle", data={"version": shown_version(client)})
     assert "enabled" not in ask(admin_folder, "schedule.get")["schedule"]["window"][0]
-    client.post("/schedule/window/1/delete")
+    client.post("/schedule/window/1/delete", data={"version": shown_version(client)})
     assert ask(admin_folder, "schedule.get")["schedule"]["window"] == []
     assert client.get("/schedule/window/1").status_code == 404
+
+
+def test_an_edit_from_a_stale_page_changes_nothing(client, admin_folder):
+    client.post("/schedule/window/new", data=window(name="First"))
+    client.post("/schedule/window/new", data=window(name="Second", start="01:00", end="02:00"))
+    stale = shown_version(client)
+    # Meanwhile, elsewhere, the first window is deleted: "number 1" is now the second one.
+    document = ask(admin_folder, "schedule.get")["schedule"]
+    ask(admin_folder, "schedule.set", schedule={**document, "window": document["window"][1:]})
+    for url in ("/schedule/window/1/delete", "/schedule/window/1/toggle"):
+        response = client.post(url, data={"version": stale}, follow_redirects=True)
+        assert "nothing was saved" in page(response)
+    response = client.post("/schedule/window/1", data={**window(name="Edited"), "version": stale},
+                           follow_redirects=True)
+    assert "nothing was saved" in page(response)
+    assert [w["name"] for w in ask(admin_folder, "schedule.get")["schedule"]["window"]] == ["Second"]
 
 
 def test_names_are_escaped_everywhere(client, admin_folder):

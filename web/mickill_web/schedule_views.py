@@ -1,6 +1,8 @@
 """The schedule editor: the week drawn from the daemon's plan, windows and exceptions to add,
 edit, switch off or delete, the zone, a 14-day preview, and TOML import and export."""
 
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta
 from zoneinfo import available_timezones
@@ -21,6 +23,20 @@ _ENTRY = re.compile(r"(window|exception) (\d+)")
 
 def _document() -> dict:
     return daemon.ask("schedule.get")["schedule"]
+
+
+def version(document: dict) -> str:
+    """A fingerprint of the schedule a page showed: entries are edited by their place in the
+    list, so a change made elsewhere in between must not let an edit land on another entry."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _stale(document: dict) -> bool:
+    if request.form.get("version") == version(document):
+        return False
+    flash("The schedule changed since this page was shown (in another tab, on the command line or "
+          "through the API), so nothing was saved. Here is the schedule as it is now.", "error")
+    return True
 
 
 def _save(document: dict) -> None:
@@ -59,7 +75,7 @@ def index():
     now = datetime.now(zone)
     return render_template("schedule.html", document=document, zone=str(zone), week=_week(zone, now),
                            preview=_preview(zone, now), zone_form=zone_form(document),
-                           action=ActionForm(), import_form=ImportForm(), now=now)
+                           action=ActionForm(), import_form=ImportForm(), now=now, version=version(document))
 
 
 def _entry_from_form(kind: str, form) -> dict:
@@ -111,6 +127,9 @@ def edit(kind: str, number: int | None):
             form = _form_from_entry(kind, entries[number - 1])
     else:
         form = KINDS[kind]()
+        # A new entry is appended to whatever is there now; an edit must hit the entry it showed.
+        if number is not None and form.validate_on_submit() and _stale(document):
+            return redirect(url_for("schedule.index"))
         if form.validate_on_submit():
             entry = _entry_from_form(kind, form)
             position = number or len(entries) + 1
@@ -122,16 +141,19 @@ def edit(kind: str, number: int | None):
                 _save(document)
             except RequestError as error:
                 show_invalid(form, error, kind, position)
-                return render_template("entry.html", form=form, kind=kind, number=number), 422
+                return render_template("entry.html", form=form, kind=kind, number=number,
+                                       version=request.form.get("version", "")), 422
             flash(f"Saved the {kind} \u201c{entry['name']}\u201d.")
             return redirect(url_for("schedule.index"))
-    return render_template("entry.html", form=form, kind=kind, number=number)
+    return render_template("entry.html", form=form, kind=kind, number=number, version=version(document))
 
 
 def _change_entry(kind: str, number: int, change) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     document = _document()
+    if _stale(document):
+        return redirect(url_for("schedule.index"))
     entries = document.get(kind, [])
     if not 1 <= number <= len(entries):
         abort(404, f"There is no {kind} number {number}: reload the schedule and try again.")
