@@ -57,7 +57,9 @@ def present(status: dict) -> dict:
         "state": "CUT" if cut else "LIVE",
         "state_class": "cut" if cut else "live",
         "headline": "The microphone is cut" if cut else "The microphone is live",
-        "locked": ("Locked: only the physical button can open it" if status.get("locked") else "Not locked"),
+        "locked": ("The switch is in its cut position: flip it to auto to allow unmuting"
+                   if status.get("switch") == "cut" else
+                   "Locked: only the physical button can open it" if status.get("locked") else "Not locked"),
         "is_locked": bool(status.get("locked")),
         "reason": status.get("reason") or "",
         "source": source_words(status.get("source")),

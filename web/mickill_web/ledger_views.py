@@ -42,7 +42,8 @@ def index():
     runs = [run for run in timeline.runs(before, changes, start, now) if run["state"] != "unrecorded"]
     live = {entry["date"]: entry["live_seconds"] for entry in answer.get("days", [])}
     rows = [{"date": day, "pieces": timeline.pieces_of_day(runs, day, zone),
-             "live_minutes": round(live.get(day.isoformat(), 0) / 60), "dst": clocks_change_on(day, zone)}
+             # Tenths: a live half minute must not read as "0 min".
+             "live_minutes": round(live.get(day.isoformat(), 0) / 60, 1), "dst": clocks_change_on(day, zone)}
             for day in reversed(timeline.days(first, days))]
     table = [{**change, "when": when(change["at"], zone), "who": source_words(change.get("source"))}
              for change in reversed(changes)]
