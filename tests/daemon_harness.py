@@ -78,6 +78,7 @@ class DaemonProcess:
                 return self
             except DaemonUnavailable:
                 time.sleep(0.02)
+        self.kill()  # never leave a daemon behind that no test will stop
         raise RuntimeError(f"daemon did not answer within {timeout} s:\n{self.log.read_text()}")
 
     def client(self, source: str = "cli", timeout: float = 30) -> Client:
