@@ -5,9 +5,8 @@ import threading
 
 import numpy as np
 
-from ..errors import MickillError
 from .masking import Masker, chime
-from .sources import find_device, pyaudio_module
+from .sources import open_stream
 
 BLOCK_S = 0.02
 
@@ -16,24 +15,14 @@ class Output:
     """Plays `masker` continuously (silence when it is off) plus any queued chimes."""
 
     def __init__(self, masker: Masker, device=None, rate: int = 16000):
-        pyaudio = pyaudio_module()
         self.masker = masker
         self.rate = rate
         self.size = int(rate * BLOCK_S)
         self._chimes: queue.Queue = queue.Queue(maxsize=4)
         self._chime = np.zeros(0, dtype=np.int16)
-        self._pa = pyaudio.PyAudio()
-        try:
-            index = find_device(self._pa, device, output=True)
-            self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=rate, output=True,
-                                         output_device_index=index, frames_per_buffer=self.size)
-        except OSError as exc:
-            self._pa.terminate()
-            raise MickillError(f"cannot open the sound output ({exc}); check audio.output_device "
-                               "against 'mickill audio devices'") from None
-        except BaseException:
-            self._pa.terminate()
-            raise
+        self._pa, self._stream = open_stream(
+            device, rate, self.size, output=True,
+            trouble="check audio.output_device against 'mickill audio devices'")
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audio-output", daemon=True)

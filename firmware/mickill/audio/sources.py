@@ -99,25 +99,35 @@ def list_devices() -> list[dict]:
         pa.terminate()
 
 
+def open_stream(device, rate: int, size: int, *, output: bool, trouble: str):
+    """(PyAudio, an open 16-bit mono stream) on `device`, input or output. If it cannot be
+    opened, PortAudio is released and the error says `trouble` (what to check)."""
+    pyaudio = pyaudio_module()
+    pa = pyaudio.PyAudio()
+    try:
+        index = find_device(pa, device, output=output)
+        direction = {"output": True, "output_device_index": index} if output else \
+            {"input": True, "input_device_index": index}
+        stream = pa.open(format=pyaudio.paInt16, channels=1, rate=rate, frames_per_buffer=size, **direction)
+    except OSError as exc:
+        pa.terminate()
+        raise MickillError(f"cannot open the {'sound output' if output else 'microphone'} ({exc}); "
+                           f"{trouble}") from None
+    except BaseException:
+        pa.terminate()
+        raise
+    return pa, stream
+
+
 class LiveInput:
     """A PyAudio input stream read by its own thread; `blocks()` yields int16 arrays."""
 
     def __init__(self, device=None, rate: int = 16000, block_s: float = BLOCK_S):
-        pyaudio = pyaudio_module()
         self.rate = rate
         self.size = int(rate * block_s)
-        self._pa = pyaudio.PyAudio()
-        try:
-            index = find_device(self._pa, device, output=False)
-            self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=rate, input=True,
-                                         input_device_index=index, frames_per_buffer=self.size)
-        except OSError as exc:
-            self._pa.terminate()
-            raise MickillError(f"cannot open the microphone ({exc}); check audio.input_device "
-                               "and audio.sample_rate against 'mickill audio devices'") from None
-        except BaseException:
-            self._pa.terminate()
-            raise
+        self._pa, self._stream = open_stream(
+            device, rate, self.size, output=False,
+            trouble="check audio.input_device and audio.sample_rate against 'mickill audio devices'")
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audio-input", daemon=True)
