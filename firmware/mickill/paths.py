@@ -21,6 +21,18 @@ def data_dir(explicit: str | os.PathLike | None = None, env=os.environ) -> Path:
     return Path(base) / "mickill"
 
 
+def config_path(explicit: str | os.PathLike | None, env=os.environ) -> Path | None:
+    """The hardware config: the one given, else $MICKILL_CONFIG, else the installed one if it
+    exists; None means the built-in defaults."""
+    from .config import DEFAULT_PATH
+
+    if explicit:
+        return Path(explicit)
+    if env.get("MICKILL_CONFIG"):
+        return Path(env["MICKILL_CONFIG"])
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else None
+
+
 def socket_path(data: Path) -> Path:
     return Path(data) / SOCKET_NAME
 

@@ -41,7 +41,7 @@ def _threshold_db(text: str) -> float:
 def _audio_config(args):
     from ..audio.config import parse
     from ..config import load
-    from .run import config_path
+    from ..paths import config_path
 
     config = load(config_path(args.config))
     audio, warnings = parse(config.extra.get("audio"), config.relay.wiring)

@@ -1,7 +1,6 @@
 """`mickill doctor`: check a build (platform, config, wiring, clock, service, audio) and say
 what to do about anything that is not right. Exit 0 only when no check failed."""
 
-import sys
 from pathlib import Path
 
 
@@ -48,7 +47,7 @@ def _simulated_contacts(hardware, factory, config):
 
 def run(args) -> int:
     from .. import doctor
-    from .run import config_path
+    from ..paths import config_path
 
     options = doctor.Options(config_path=config_path(args.config),
                              data_dir=Path(args.data) if args.data else None,

@@ -20,7 +20,7 @@ def register(subparsers):
 def run(args) -> int:
     from .. import config as hardware_config
     from .. import hardware
-    from .run import config_path
+    from ..paths import config_path
 
     config = hardware_config.load(config_path(args.config))
     factory, _simulated, why = hardware.choose_pin_factory(True if args.simulate else None)

@@ -1,6 +1,5 @@
 """`mickill run`: start the daemon. The relay is put in its safe state before anything slow."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -16,16 +15,6 @@ def register(subparsers):
     parser.set_defaults(func=run)
 
 
-def config_path(explicit: str | None) -> Path | None:
-    from ..config import DEFAULT_PATH
-
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("MICKILL_CONFIG"):
-        return Path(os.environ["MICKILL_CONFIG"])
-    return DEFAULT_PATH if DEFAULT_PATH.exists() else None
-
-
 def run(args) -> int:
     import logging
 
@@ -34,6 +23,8 @@ def run(args) -> int:
     log = logging.getLogger("mickill")
     from .. import config as hardware_config
     from .. import hardware
+
+    from ..paths import config_path
 
     config = hardware_config.load(config_path(args.config))
     factory, simulated, why = hardware.choose_pin_factory(True if args.simulate else None)
