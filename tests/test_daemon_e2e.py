@@ -117,7 +117,7 @@ def test_restart_keeps_mutes_and_drops_temporary_unmutes(tmp_path):
 
 def test_sense_fault_is_recorded_and_holds_the_relay_cut(start_daemon):
     daemon = start_daemon()
-    assert daemon.status()["sense"] is True          # contacts follow the live relay
+    daemon.wait_for(lambda s: s["sense"] is True)    # contacts follow the live relay within 5 ms
     daemon.request("sim.sense_fault", on=True)       # the contacts weld shut
     daemon.request("mute")
     status = daemon.wait_for(lambda s: s["fault"] is not None, timeout=2)
@@ -427,7 +427,8 @@ def test_switch_to_auto_is_answered_once_it_counts(start_daemon):
 
 def test_a_press_that_clears_a_fault_keeps_the_mic_cut(start_daemon):
     daemon = start_daemon()
-    daemon.request("sim.sense_fault", on=True)       # contacts stuck closed
+    daemon.wait_for(lambda s: s["sense"] is True)    # the contacts have followed the live relay
+    daemon.request("sim.sense_fault", on=True)       # ... and now stick closed
     daemon.request("mute")
     daemon.wait_for(lambda s: s["fault"] is not None, timeout=2)
     daemon.request("sim.sense_fault", on=False)

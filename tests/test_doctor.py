@@ -133,7 +133,7 @@ def test_a_running_daemon_passes_and_a_fault_fails(start_daemon):
     check, running = doctor.check_daemon(daemon.socket, wiring_test=False)
     assert running and check.status == PASS and "simulated pins" in check.detail
     with Client(daemon.socket, "cli") as client:
-        status = client.request("status")
+        status = daemon.wait_for(lambda s: s["sense"] == (s["state"] == "live"))  # contacts settled
         client.request("sim.sense_fault", on=True)
         client.request("unmute" if status["state"] == "muted" else "mute")
         deadline = time.monotonic() + 5
