@@ -20,10 +20,8 @@ class AccountsWorker:
         self._database_path = database_path
         self._clock = clock
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mickill-accounts", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
 
     def submit(self, request: dict, done) -> None:
         """Handle `request` on the worker thread, then call done(response) there."""
@@ -34,11 +32,8 @@ class AccountsWorker:
         self._thread.join(timeout=5)
 
     def _run(self):
-        store = Store(self._database_path)  # SQLite connections belong to one thread each
-        try:
-            accounts.ensure_schema(store)
-        finally:
-            self._ready.set()
+        # SQLite connections belong to one thread each; the daemon made the tables at start.
+        store = Store(self._database_path)
         try:
             while (item := self._requests.get()) is not None:
                 request, done = item

@@ -132,8 +132,10 @@ class Daemon:
 
     def start(self):
         """Open the control socket and apply the current state; call once before run()."""
+        from . import accounts
         from .operations import Operations
 
+        accounts.ensure_schema(self.store)   # the panel's tables, before any request can use them
         # A GPIO callback thread must get the interpreter within a fraction of a millisecond,
         # even while this loop is busy answering clients (the default hand-over is 5 ms).
         sys.setswitchinterval(GIL_SWITCH_S)
@@ -364,7 +366,10 @@ class Daemon:
             self.hardware.set_led(mode)
 
     def _broadcast_if_changed(self):
-        if self.server is None:
+        # Building a status on every turn of the loop is waste when nobody watches; a watcher
+        # gets the current one when it starts watching.
+        if self.server is None or not any(c.watching for c in self.server.connections.values()):
+            self._last_broadcast = None
             return
         status = self.status()
         if status != self._last_broadcast:

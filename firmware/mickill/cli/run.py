@@ -89,11 +89,8 @@ def _lock_data_folder(folder: Path):
 
 
 def _log_setup_code(daemon, log):
-    try:
-        from .. import accounts
-    except ImportError:
-        return
-    accounts.ensure_schema(daemon.store)
+    from .. import accounts
+
     code = accounts.startup_code(daemon.store, daemon.clock.now())
     if code:
         log.warning("web panel setup code: %s (or run 'mickill setup-code')", code)
