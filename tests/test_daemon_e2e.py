@@ -468,3 +468,11 @@ def test_ledger_days_counts_local_days(start_daemon):
     assert len(answer["days"]) == 2
     bad = daemon.raw({"op": "ledger", "source": "cli", "from": "garbage", "to": "2030-01-01T00:00"})
     assert bad["error"] == "bad_request" and bad["message"].startswith("'from'")
+
+
+def test_a_ledger_range_in_the_future_is_empty_not_an_error(start_daemon):
+    daemon = start_daemon()
+    now = datetime.now(timezone.utc)
+    answer = daemon.request("ledger", **{"from": (now + timedelta(days=1)).isoformat(),
+                                         "to": (now + timedelta(days=2)).isoformat()})
+    assert answer["changes"] == [] and answer["days"] == []

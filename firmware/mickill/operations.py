@@ -189,7 +189,7 @@ class Operations:
     def ledger(self, conn, request):
         zone = self.daemon.schedule.zone
         start, end = self._range(request, zone, default_days=7)
-        end = min(end, self.daemon.clock.now())   # nothing is recorded after now
+        end = max(start, min(end, self.daemon.clock.now()))   # nothing is recorded after now
         store = self.daemon.store
         rows = store.changes(start, end)
         before = store.last_change_before(start)
