@@ -208,3 +208,13 @@ def test_memory_stays_bounded_over_a_long_stream():
     for _ in range(20):
         detector.feed(block)
     assert len(detector._ring) <= RATE and len(detector._history) <= detector._history.maxlen
+
+
+
+def test_a_muted_microphone_then_the_room_gives_no_numeric_warnings_and_no_opening():
+    # A USB microphone muted at its switch delivers exact zeros; the floor must not start at 0
+    # (that divided by zero and made every level infinite).
+    rng = np.random.default_rng(11)
+    room, _ = double_knock(rng, gap=0.4, level_db=-60)   # the room, knocks far below it
+    found = openings(stream(Detector(RATE), np.concatenate([np.zeros(RATE), room])))  # warnings are errors
+    assert found == []

@@ -23,6 +23,7 @@ from .features import (HOP_S, SIGNATURE_N, BandAnalyzer, cavity_difference, clic
                        likeness, refine_onset, ring_time, signature)
 
 MIN_FLOOR_DBFS = -80.0     # digital silence is not an infinitely quiet room
+MIN_FLOOR = 10 ** (MIN_FLOOR_DBFS / 10)
 REFINE_AFTER = 4           # frames after the onset frame where the refined onset may lie
 PRIME_FRAMES = 20          # frames (0.1 s) that set the first floor: nothing is detected in them
 FLOOR_MEAN = 0.03          # in quiet a band's floor follows its mean power over ~0.2 s
@@ -168,6 +169,8 @@ class Detector:
             if f >= first:
                 k = f - first
                 self._floor = powers.copy() if k == 0 else self._floor + (powers - self._floor) / (k + 1)
+                # the same lower bound as later: a muted microphone's zeros start no floor at 0
+                self._floor = np.maximum(self._floor, MIN_FLOOR)
                 self._noise_psd = spectrum.copy() if k == 0 else \
                     self._noise_psd + (spectrum - self._noise_psd) / (k + 1)
             return []
@@ -208,7 +211,7 @@ class Detector:
                 self._noise_psd += NOISE_AVERAGE * (spectrum - self._noise_psd)
         else:
             self._floor = self._floor * 10 ** (np.clip(levels, 0.0, 30.0) * FLOOR_LEAK / 10)
-        self._floor = np.maximum(self._floor, 10 ** (MIN_FLOOR_DBFS / 10))
+        self._floor = np.maximum(self._floor, MIN_FLOOR)
 
         # an ended event is judged once its signature's samples have all arrived
         while self._ended and f >= self._ended[0].onset + REFINE_AFTER + self._signature_n // self.hop:
