@@ -121,14 +121,6 @@ def _start_panel(args, folder):
     return _Child(subprocess.Popen(command))
 
 
-class _Audio:
-    def __init__(self, handle):
-        self.handle = handle
-
-    def stop(self):
-        self.handle.stop()
-
-
 def _start_audio(config, folder, log):
     section = config.extra.get("audio")
     if not section:
@@ -142,4 +134,4 @@ def _start_audio(config, folder, log):
     except Exception as exc:  # no microphone or no PyAudio: the relay's owner carries on without
         log.error("audio is configured but could not start (%s); running without it", exc)
         return None
-    return _Audio(handle) if handle is not None else None
+    return handle  # None when [audio] enables nothing; it has stop() like the panel's child
