@@ -6,7 +6,7 @@ import threading
 import numpy as np
 
 from .masking import Masker, chime
-from .sources import open_stream
+from .sources import close_stream, open_stream
 
 BLOCK_S = 0.02
 
@@ -69,8 +69,4 @@ class Output:
             deadline.wait(0.05)
         self._stop.set()
         self._thread.join(timeout=2)
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        finally:
-            self._pa.terminate()
+        close_stream(self._pa, self._stream)

@@ -119,6 +119,15 @@ def open_stream(device, rate: int, size: int, *, output: bool, trouble: str):
     return pa, stream
 
 
+def close_stream(pa, stream) -> None:
+    """Undo open_stream: stop and close the stream, then release PortAudio whatever happens."""
+    try:
+        stream.stop_stream()
+        stream.close()
+    finally:
+        pa.terminate()
+
+
 class LiveInput:
     """A PyAudio input stream read by its own thread; `blocks()` yields int16 arrays."""
 
@@ -166,8 +175,4 @@ class LiveInput:
     def close(self):
         self._stop.set()
         self._thread.join(timeout=2)
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        finally:
-            self._pa.terminate()
+        close_stream(self._pa, self._stream)
